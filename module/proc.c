@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The files under /proc/net, one set per network namespace:
+ *
+ *   tcp_closestat       the counters, one row per (side, port)
+ *   tcp_closestat_stat  events not counted, and memory in use
+ *   tcp_closestat_ctl   write "reset" to zero this namespace's counters
+ *
+ * The formats are the ABI described in uapi/linux/tcp_closestat.h and
+ * Documentation/tcp_closestat.rst.
+ */
+
+#include <linux/capability.h>
+#include <linux/proc_fs.h>
+#include <linux/string.h>
+#include <net/net_namespace.h>
+
+#include "tcp_closestat.h"
+
+static const char *const tcs_counter_names[] = TCS_COUNTER_NAMES;
+static_assert(ARRAY_SIZE(tcs_counter_names) == TCS_NR_COUNTERS);
+
+static const char *const tcs_side_names[] = {
+	[TCS_SIDE_LOCAL]	= TCS_SIDE_LOCAL_NAME,
+	[TCS_SIDE_REMOTE]	= TCS_SIDE_REMOTE_NAME,
+};
+
+/*
+ * Iterator position: 0 is the header, key + 1 a row.  Rows come in key
+ * order, which is "local" before "remote", ports ascending.
+ */
+#define TCS_POS_END	((loff_t)tcs_key(TCS_NR_SIDES, 0) + 1)
+
+static void *tcs_seq_find(struct seq_file *seq, loff_t *pos)
+{
+	struct tcs_net *tn = tcs_net(seq_file_net(seq));
+	struct tcs_port *port;
+	u32 key;
+
+	if (*pos >= TCS_POS_END)
+		return NULL;
+	key = *pos - 1;
+	port = tcs_table_next(tn, &key);
+	if (!port) {
+		*pos = TCS_POS_END;
+		return NULL;
+	}
+	*pos = (loff_t)key + 1;
+	return port;
+}
+
+static void *tcs_seq_start(struct seq_file *seq, loff_t *pos)
+{
+	if (*pos == 0)
+		return SEQ_START_TOKEN;
+	return tcs_seq_find(seq, pos);
+}
+
+static void *tcs_seq_next(struct seq_file *seq, void *v, loff_t *pos)
+{
+	++*pos;
+	return tcs_seq_find(seq, pos);
+}
+
+static void tcs_seq_stop(struct seq_file *seq, void *v)
+{
+}
+
+static int tcs_seq_show(struct seq_file *seq, void *v)
+{
+	u64 val[TCS_NR_COUNTERS];
+	bool any = false;
+	unsigned int c;
+	u32 key;
+
+	if (v == SEQ_START_TOKEN) {
+		seq_puts(seq, TCS_COL_SIDE " " TCS_COL_PORT);
+		for (c = 0; c < TCS_NR_COUNTERS; c++)
+			seq_printf(seq, " %s", tcs_counter_names[c]);
+		seq_putc(seq, '\n');
+		return 0;
+	}
+
+	tcs_port_read(v, val);
+	for (c = 0; c < TCS_NR_COUNTERS; c++)
+		any |= val[c] != 0;
+	if (!any)
+		return SEQ_SKIP;
+
+	key = seq->index - 1;
+	seq_printf(seq, "%s %u", tcs_side_names[key >> 16], key & 0xffff);
+	for (c = 0; c < TCS_NR_COUNTERS; c++)
+		seq_printf(seq, " %llu", val[c]);
+	seq_putc(seq, '\n');
+	return 0;
+}
+
+static const struct seq_operations tcs_seq_ops = {
+	.start	= tcs_seq_start,
+	.next	= tcs_seq_next,
+	.stop	= tcs_seq_stop,
+	.show	= tcs_seq_show,
+};
+
+static int tcs_stat_show(struct seq_file *seq, void *v)
+{
+	struct tcs_net *tn = tcs_net(seq_file_single_net(seq));
+
+	tcs_probes_show_missed(seq);
+	seq_printf(seq, TCS_STAT_ALLOC_FAILED " %ld\n",
+		   atomic_long_read(&tn->alloc_failed));
+	seq_printf(seq, TCS_STAT_PORTS " %ld\n", atomic_long_read(&tn->ports));
+	seq_printf(seq, TCS_STAT_MEMORY " %ld\n", atomic_long_read(&tn->memory));
+	return 0;
+}
+
+static int tcs_ctl_show(struct seq_file *seq, void *v)
+{
+	return 0;
+}
+
+/*
+ * The file is writable by anyone, like a socket is creatable by anyone:
+ * the check is CAP_NET_ADMIN over the namespace, with the credentials of
+ * whoever opened the file.
+ */
+static int tcs_ctl_write(struct file *file, char *buf, size_t size)
+{
+	struct seq_file *seq = file->private_data;
+	struct net *net = seq_file_single_net(seq);
+
+	if (!file_ns_capable(file, net->user_ns, CAP_NET_ADMIN))
+		return -EPERM;
+	if (strcmp(strim(buf), TCS_CTL_RESET))
+		return -EINVAL;
+	tcs_table_reset(tcs_net(net));
+	return 0;
+}
+
+int tcs_proc_init(struct net *net)
+{
+	if (!proc_create_net(TCS_PROC_NAME, 0444, net->proc_net, &tcs_seq_ops,
+			     sizeof(struct seq_net_private)))
+		goto err;
+	if (!proc_create_net_single(TCS_PROC_STAT_NAME, 0444, net->proc_net,
+				    tcs_stat_show, NULL))
+		goto err_stat;
+	if (!proc_create_net_single_write(TCS_PROC_CTL_NAME, 0222,
+					  net->proc_net, tcs_ctl_show,
+					  tcs_ctl_write, NULL))
+		goto err_ctl;
+	return 0;
+
+err_ctl:
+	remove_proc_entry(TCS_PROC_STAT_NAME, net->proc_net);
+err_stat:
+	remove_proc_entry(TCS_PROC_NAME, net->proc_net);
+err:
+	return -ENOMEM;
+}
+
+void tcs_proc_exit(struct net *net)
+{
+	remove_proc_entry(TCS_PROC_CTL_NAME, net->proc_net);
+	remove_proc_entry(TCS_PROC_STAT_NAME, net->proc_net);
+	remove_proc_entry(TCS_PROC_NAME, net->proc_net);
+}
