@@ -1,0 +1,794 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Exact counts of tcp_closestat against real loopback traffic.
+ *
+ * Every test runs in a network namespace of its own (the harness forks
+ * each test; the fixture unshares the netns), so the module's counters,
+ * /proc/net/sockstat, TcpExt and `ss` all start from zero there and every
+ * expected number comes from the workload the test drives.
+ *
+ * Ports 10000-19999 belong to these tests.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <linux/tcp_closestat.h>
+
+/* kselftest_harness.h is written for -Wall, not -Wextra */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#include "kselftest_harness.h"
+#pragma GCC diagnostic pop
+/* TEST_F() expands to setjmp-style code that -Wclobbered misreads */
+#pragma GCC diagnostic ignored "-Wclobbered"
+
+#define MAX_CONNS	512
+
+enum family { V4, V6, V4MAPPED };
+
+static const char *const counter_names[] = TCS_COUNTER_NAMES;
+
+struct row {
+	char side[8];
+	unsigned int port;
+	uint64_t v[TCS_NR_COUNTERS];
+};
+
+struct table {
+	int nrows;
+	struct row rows[4 * MAX_CONNS];
+};
+
+static struct table tab;
+
+/*
+ * Read /proc/net/tcp_closestat into tab, finding the counter columns by
+ * name as every reader must.  Returns the number of rows, -1 on a format
+ * error.
+ */
+static int read_table(void)
+{
+	int col[TCS_NR_COUNTERS], ncols = 0, i;
+	char line[4096], *tok, *save;
+	FILE *f;
+
+	tab.nrows = 0;
+	f = fopen(TCS_PROC_PATH, "r");
+	if (!f)
+		return -1;
+	if (!fgets(line, sizeof(line), f))
+		goto bad;
+	for (i = 0; i < TCS_NR_COUNTERS; i++)
+		col[i] = -1;
+	for (tok = strtok_r(line, " \n", &save); tok;
+	     tok = strtok_r(NULL, " \n", &save), ncols++)
+		for (i = 0; i < TCS_NR_COUNTERS; i++)
+			if (!strcmp(tok, counter_names[i]))
+				col[i] = ncols;
+	for (i = 0; i < TCS_NR_COUNTERS; i++)
+		if (col[i] < 0)
+			goto bad;
+
+	while (fgets(line, sizeof(line), f)) {
+		struct row *r = &tab.rows[tab.nrows];
+		char *field[64];
+		int n = 0;
+
+		if (tab.nrows == (int)(sizeof(tab.rows) / sizeof(tab.rows[0])))
+			goto bad;
+		for (tok = strtok_r(line, " \n", &save); tok && n < 64;
+		     tok = strtok_r(NULL, " \n", &save))
+			field[n++] = tok;
+		if (n != ncols || strlen(field[0]) >= sizeof(r->side))
+			goto bad;
+		strcpy(r->side, field[0]);
+		r->port = strtoul(field[1], NULL, 10);
+		for (i = 0; i < TCS_NR_COUNTERS; i++)
+			r->v[i] = strtoull(field[col[i]], NULL, 10);
+		tab.nrows++;
+	}
+	fclose(f);
+	return tab.nrows;
+bad:
+	fclose(f);
+	return -1;
+}
+
+/* The (side, port) row of the last read_table(); zeros if absent. */
+static struct row find_row(const char *side, unsigned int port)
+{
+	struct row zero = { .port = port };
+	int i;
+
+	for (i = 0; i < tab.nrows; i++)
+		if (tab.rows[i].port == port && !strcmp(tab.rows[i].side, side))
+			return tab.rows[i];
+	return zero;
+}
+
+/* Rows of a side, and the sum of one counter over them. */
+static int side_rows(const char *side)
+{
+	int i, n = 0;
+
+	for (i = 0; i < tab.nrows; i++)
+		n += !strcmp(tab.rows[i].side, side);
+	return n;
+}
+
+static long long side_total(const char *side, enum tcs_counter c)
+{
+	long long sum = 0;
+	int i;
+
+	for (i = 0; i < tab.nrows; i++)
+		if (!strcmp(tab.rows[i].side, side))
+			sum += tab.rows[i].v[c];
+	return sum;
+}
+
+/* Bring up lo in the current (fresh) network namespace. */
+static int lo_up(void)
+{
+	struct ifreq ifr = { .ifr_name = "lo" };
+	int fd, ret = -1;
+
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (fd < 0)
+		return -1;
+	if (!ioctl(fd, SIOCGIFFLAGS, &ifr)) {
+		ifr.ifr_flags |= IFF_UP;
+		ret = ioctl(fd, SIOCSIFFLAGS, &ifr);
+	}
+	close(fd);
+	return ret;
+}
+
+static int write_file(const char *path, const char *s)
+{
+	int fd, ret = 0;
+
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, s, strlen(s)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/* A "name value" line of /proc/net/tcp_closestat_stat. */
+static long long stat_value(const char *name)
+{
+	char key[128];
+	long long v;
+	FILE *f;
+
+	f = fopen(TCS_PROC_STAT_PATH, "r");
+	if (!f)
+		return -1;
+	while (fscanf(f, "%127s %lld", key, &v) == 2) {
+		if (!strcmp(key, name)) {
+			fclose(f);
+			return v;
+		}
+	}
+	fclose(f);
+	return -1;
+}
+
+/* Sum of the missed_* lines and alloc_failed: events the module lost. */
+static long long lost_events(void)
+{
+	long long v, sum = 0;
+	char key[128];
+	FILE *f;
+
+	f = fopen(TCS_PROC_STAT_PATH, "r");
+	if (!f)
+		return -1;
+	while (fscanf(f, "%127s %lld", key, &v) == 2)
+		if (!strncmp(key, TCS_STAT_MISSED_PREFIX,
+			     strlen(TCS_STAT_MISSED_PREFIX)) ||
+		    !strcmp(key, TCS_STAT_ALLOC_FAILED))
+			sum += v;
+	fclose(f);
+	return sum;
+}
+
+/* TcpExt counter from /proc/net/netstat (header line, then values). */
+static long long tcpext(const char *name)
+{
+	char hdr[8192], val[8192], *h, *v, *hs, *vs;
+	long long ret = -1;
+	FILE *f;
+
+	f = fopen("/proc/net/netstat", "r");
+	if (!f)
+		return -1;
+	while (fgets(hdr, sizeof(hdr), f) && fgets(val, sizeof(val), f)) {
+		if (strncmp(hdr, "TcpExt:", 7))
+			continue;
+		for (h = strtok_r(hdr, " \n", &hs), v = strtok_r(val, " \n", &vs);
+		     h && v;
+		     h = strtok_r(NULL, " \n", &hs), v = strtok_r(NULL, " \n", &vs))
+			if (!strcmp(h, name))
+				ret = atoll(v);
+	}
+	fclose(f);
+	return ret;
+}
+
+/* The "tw" field of /proc/net/sockstat: timewait sockets, both substates. */
+static long long sockstat_tw(void)
+{
+	char line[256];
+	long long tw = -1;
+	FILE *f;
+
+	f = fopen("/proc/net/sockstat", "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		char *p = strstr(line, " tw ");
+
+		if (!strncmp(line, "TCP:", 4) && p)
+			tw = atoll(p + 4);
+	}
+	fclose(f);
+	return tw;
+}
+
+/* Number of sockets `ss` lists for a state and filter, e.g. "sport = :80". */
+static long long ss_count(const char *state, const char *filter)
+{
+	char cmd[256], line[512];
+	long long n = 0;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "ss -Htan state %s '( %s )'", state, filter);
+	p = popen(cmd, "r");
+	if (!p)
+		return -1;
+	while (fgets(line, sizeof(line), p))
+		n++;
+	if (pclose(p))
+		return -1;
+	return n;
+}
+
+/* Poll (never a fixed sleep) until ss lists @want sockets; return the last count. */
+static long long ss_wait(const char *state, const char *filter, long long want,
+			 int timeout_ms)
+{
+	long long n;
+
+	for (;;) {
+		n = ss_count(state, filter);
+		if (n == want || timeout_ms <= 0)
+			return n;
+		usleep(20 * 1000);
+		timeout_ms -= 20;
+	}
+}
+
+static socklen_t make_addr(enum family fam, unsigned short port, bool listen_side,
+			   struct sockaddr_storage *ss)
+{
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (fam == V4) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+		s4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		return sizeof(*s4);
+	}
+	s6->sin6_family = AF_INET6;
+	s6->sin6_port = htons(port);
+	if (fam == V6)
+		s6->sin6_addr = in6addr_loopback;
+	else if (!listen_side)
+		inet_pton(AF_INET6, "::ffff:127.0.0.1", &s6->sin6_addr);
+	/* else: the listener binds :: and takes v4-mapped connections */
+	return sizeof(*s6);
+}
+
+static int make_listener(enum family fam, unsigned short port)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = make_addr(fam, port, true, &ss);
+	int one = 1, zero = 0, fd;
+
+	fd = socket(ss.ss_family, SOCK_STREAM, 0);
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (fam == V4MAPPED)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	if (bind(fd, (struct sockaddr *)&ss, len) || listen(fd, MAX_CONNS)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Connect n clients to port; fill cli[] and srv[] (accepted ends). */
+static int make_conns(enum family fam, unsigned short port, int n,
+		      int *cli, int *srv)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = make_addr(fam, port, false, &ss);
+	int lfd, i;
+
+	lfd = make_listener(fam, port);
+	if (lfd < 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		cli[i] = socket(ss.ss_family, SOCK_STREAM, 0);
+		if (cli[i] < 0 || connect(cli[i], (struct sockaddr *)&ss, len))
+			return -1;
+		srv[i] = accept(lfd, NULL, NULL);
+		if (srv[i] < 0)
+			return -1;
+	}
+	close(lfd);
+	return 0;
+}
+
+/* Wait for EOF (the peer's FIN) on fd. */
+static int wait_eof(int fd)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	char c;
+
+	if (poll(&pfd, 1, 5000) != 1)
+		return -1;
+	return read(fd, &c, 1) == 0 ? 0 : -1;
+}
+
+/* Active closer @a closes first, passive closer @b reads EOF and closes. */
+static int close_first(int *a, int *b, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		close(a[i]);
+		if (wait_eof(b[i]))
+			return -1;
+		close(b[i]);
+	}
+	return 0;
+}
+
+/* Like close_first, but @a half-closes, waits for b's FIN, then closes. */
+static int shutdown_first(int *a, int *b, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		shutdown(a[i], SHUT_WR);
+		if (wait_eof(b[i]))
+			return -1;
+		close(b[i]);
+		if (wait_eof(a[i]))
+			return -1;
+		close(a[i]);
+	}
+	return 0;
+}
+
+static void port_filter(char *buf, size_t len, const char *dir, unsigned int port)
+{
+	snprintf(buf, len, "%s = :%u", dir, port);
+}
+
+FIXTURE(netns) {
+	int cli[MAX_CONNS];
+	int srv[MAX_CONNS];
+};
+
+FIXTURE_SETUP(netns)
+{
+	ASSERT_EQ(0, unshare(CLONE_NEWNET)) TH_LOG("unshare: %s", strerror(errno));
+	ASSERT_EQ(0, lo_up());
+	ASSERT_EQ(0, access(TCS_PROC_PATH, R_OK)) TH_LOG("module not loaded");
+}
+
+FIXTURE_TEARDOWN(netns)
+{
+	EXPECT_EQ(0, lost_events());
+}
+
+static void expect_row(struct __test_metadata *_metadata, const char *side,
+		       unsigned int port, uint64_t tw, uint64_t cw, uint64_t fw2)
+{
+	struct row r;
+
+	ASSERT_LE(0, read_table());
+	r = find_row(side, port);
+	EXPECT_EQ(tw, r.v[TCS_TIME_WAIT]) TH_LOG("%s %u time_wait", side, port);
+	EXPECT_EQ(cw, r.v[TCS_CLOSE_WAIT]) TH_LOG("%s %u close_wait", side, port);
+	EXPECT_EQ(fw2, r.v[TCS_FIN_WAIT2]) TH_LOG("%s %u fin_wait2", side, port);
+}
+
+/*
+ * Server closes first, n connections: the server's port shows n TIME_WAIT
+ * and n FIN_WAIT2 as "local"; the clients see n CLOSE_WAIT towards it as
+ * "remote"; each client port has one CLOSE_WAIT, each appears once as the
+ * server's remote port in TIME_WAIT.
+ */
+static void server_first(struct __test_metadata *_metadata,
+			 FIXTURE_DATA(netns) *self, enum family fam,
+			 unsigned int port, int n)
+{
+	char f[64];
+
+	ASSERT_EQ(0, make_conns(fam, port, n, self->cli, self->srv));
+	ASSERT_EQ(0, close_first(self->srv, self->cli, n));
+	port_filter(f, sizeof(f), "sport", port);
+	EXPECT_EQ(n, ss_wait("time-wait", f, n, 5000));
+
+	expect_row(_metadata, TCS_SIDE_LOCAL_NAME, port, n, 0, n);
+	expect_row(_metadata, TCS_SIDE_REMOTE_NAME, port, 0, n, 0);
+	ASSERT_LE(0, read_table());
+	EXPECT_EQ(n, side_total(TCS_SIDE_LOCAL_NAME, TCS_CLOSE_WAIT));
+	EXPECT_EQ(n, side_total(TCS_SIDE_REMOTE_NAME, TCS_TIME_WAIT));
+	EXPECT_EQ(n, sockstat_tw());
+}
+
+TEST_F(netns, server_closes_first_ipv4)
+{
+	server_first(_metadata, self, V4, 10001, 100);
+}
+
+TEST_F(netns, server_closes_first_ipv6)
+{
+	server_first(_metadata, self, V6, 10002, 100);
+}
+
+TEST_F(netns, server_closes_first_v4mapped)
+{
+	server_first(_metadata, self, V4MAPPED, 10003, 100);
+}
+
+/*
+ * Client half-closes first and closes after the server's FIN: its
+ * TIME_WAIT comes from a full socket in FIN_WAIT2 (tcp_fin()).
+ */
+TEST_F(netns, client_closes_first)
+{
+	const unsigned int port = 10010;
+	const int n = 100;
+	char f[64];
+
+	ASSERT_EQ(0, make_conns(V4, port, n, self->cli, self->srv));
+	ASSERT_EQ(0, shutdown_first(self->cli, self->srv, n));
+	port_filter(f, sizeof(f), "dport", port);
+	EXPECT_EQ(n, ss_wait("time-wait", f, n, 5000));
+
+	expect_row(_metadata, TCS_SIDE_REMOTE_NAME, port, n, 0, n);
+	expect_row(_metadata, TCS_SIDE_LOCAL_NAME, port, 0, n, 0);
+	EXPECT_EQ(n, sockstat_tw());
+}
+
+/*
+ * Client close()s at once, the server keeps its end open: each client
+ * socket becomes a FIN_WAIT2-substate timewait socket, which is not
+ * TIME_WAIT.  When the server closes later, the FIN switches each one to
+ * TIME_WAIT inside tcp_timewait_state_process().
+ */
+TEST_F(netns, orphan_fin_wait2_gets_late_fin)
+{
+	const unsigned int port = 10020;
+	const int n = 50;
+	char f[64];
+	int i;
+
+	ASSERT_EQ(0, make_conns(V4, port, n, self->cli, self->srv));
+	for (i = 0; i < n; i++)
+		close(self->cli[i]);
+	port_filter(f, sizeof(f), "dport", port);
+	EXPECT_EQ(n, ss_wait("fin-wait-2", f, n, 5000));
+	EXPECT_EQ(0, ss_count("time-wait", f));
+	expect_row(_metadata, TCS_SIDE_REMOTE_NAME, port, 0, 0, n);
+	expect_row(_metadata, TCS_SIDE_LOCAL_NAME, port, 0, n, 0);
+	EXPECT_EQ(n, sockstat_tw());
+
+	for (i = 0; i < n; i++)
+		close(self->srv[i]);
+	EXPECT_EQ(n, ss_wait("time-wait", f, n, 5000));
+	EXPECT_EQ(0, ss_count("fin-wait-2", f));
+	expect_row(_metadata, TCS_SIDE_REMOTE_NAME, port, n, 0, n);
+	EXPECT_EQ(n, sockstat_tw());
+}
+
+/* A FIN_WAIT2-substate timewait socket that expires never was in TIME_WAIT. */
+TEST_F(netns, orphan_fin_wait2_expires)
+{
+	const unsigned int port = 10030;
+	const int n = 20;
+	char f[64];
+	int i;
+
+	ASSERT_EQ(0, write_file("/proc/sys/net/ipv4/tcp_fin_timeout", "1"));
+	ASSERT_EQ(0, make_conns(V4, port, n, self->cli, self->srv));
+	for (i = 0; i < n; i++)
+		close(self->cli[i]);
+	port_filter(f, sizeof(f), "dport", port);
+	EXPECT_EQ(n, ss_wait("fin-wait-2", f, n, 5000));
+	/* tcp_fin_time() is at least 3.5 RTO (700 ms on loopback) */
+	EXPECT_EQ(0, ss_wait("fin-wait-2", f, 0, 10000));
+	EXPECT_EQ(0, sockstat_tw());
+
+	/* the server's late FIN now meets no socket and is answered by RST */
+	for (i = 0; i < n; i++)
+		close(self->srv[i]);
+	EXPECT_EQ(0, ss_wait("last-ack", f, 0, 5000));
+	EXPECT_EQ(0, ss_count("time-wait", f));
+	expect_row(_metadata, TCS_SIDE_REMOTE_NAME, port, 0, 0, n);
+	expect_row(_metadata, TCS_SIDE_LOCAL_NAME, port, 0, n, 0);
+}
+
+/*
+ * close() after shutdown(SHUT_WR) calls tcp_set_state(FIN_WAIT2) on a
+ * socket already in FIN_WAIT2: that is not a second entry.
+ */
+TEST_F(netns, fin_wait2_same_state_is_not_counted)
+{
+	const unsigned int port = 10040;
+	const int n = 30;
+	char f[64];
+	int i;
+
+	ASSERT_EQ(0, make_conns(V4, port, n, self->cli, self->srv));
+	for (i = 0; i < n; i++) {
+		shutdown(self->cli[i], SHUT_WR);
+		ASSERT_EQ(0, wait_eof(self->srv[i]));
+	}
+	port_filter(f, sizeof(f), "dport", port);
+	EXPECT_EQ(n, ss_wait("fin-wait-2", f, n, 5000));
+	for (i = 0; i < n; i++)
+		close(self->cli[i]);
+	for (i = 0; i < n; i++)
+		close(self->srv[i]);
+	EXPECT_EQ(n, ss_wait("time-wait", f, n, 5000));
+	expect_row(_metadata, TCS_SIDE_REMOTE_NAME, port, n, 0, n);
+	expect_row(_metadata, TCS_SIDE_LOCAL_NAME, port, 0, n, 0);
+}
+
+/* SO_LINGER {1, 0}: close() sends RST, no state is entered on either end. */
+TEST_F(netns, rst_close_linger0_counts_nothing)
+{
+	const struct linger lin = { .l_onoff = 1, .l_linger = 0 };
+	const unsigned int port = 10050;
+	const int n = 50;
+	struct pollfd pfd;
+	char f[64], c;
+	int i;
+
+	ASSERT_EQ(0, make_conns(V4, port, n, self->cli, self->srv));
+	for (i = 0; i < n; i++) {
+		ASSERT_EQ(0, setsockopt(self->cli[i], SOL_SOCKET, SO_LINGER,
+					&lin, sizeof(lin)));
+		close(self->cli[i]);
+		pfd = (struct pollfd){ .fd = self->srv[i], .events = POLLIN };
+		ASSERT_EQ(1, poll(&pfd, 1, 5000));
+		EXPECT_EQ(-1, read(self->srv[i], &c, 1));
+		EXPECT_EQ(ECONNRESET, errno);
+		close(self->srv[i]);
+	}
+	port_filter(f, sizeof(f), "sport", port);
+	EXPECT_EQ(0, ss_count("time-wait", f));
+	expect_row(_metadata, TCS_SIDE_LOCAL_NAME, port, 0, 0, 0);
+	expect_row(_metadata, TCS_SIDE_REMOTE_NAME, port, 0, 0, 0);
+	EXPECT_EQ(0, read_table());
+	EXPECT_EQ(0, sockstat_tw());
+	EXPECT_EQ(n, tcpext("TCPAbortOnData"));
+}
+
+/* Closing with unread data in the receive queue sends RST too. */
+TEST_F(netns, rst_close_unread_counts_nothing)
+{
+	const unsigned int port = 10060;
+	const int n = 50;
+	struct pollfd pfd;
+	char c;
+	int i;
+
+	ASSERT_EQ(0, make_conns(V4, port, n, self->cli, self->srv));
+	for (i = 0; i < n; i++) {
+		ASSERT_EQ(1, write(self->cli[i], "x", 1));
+		pfd = (struct pollfd){ .fd = self->srv[i], .events = POLLIN };
+		ASSERT_EQ(1, poll(&pfd, 1, 5000));
+		close(self->srv[i]);	/* the byte is still unread */
+		pfd = (struct pollfd){ .fd = self->cli[i], .events = POLLIN };
+		ASSERT_EQ(1, poll(&pfd, 1, 5000));
+		EXPECT_EQ(-1, read(self->cli[i], &c, 1));
+		EXPECT_EQ(ECONNRESET, errno);
+		close(self->cli[i]);
+	}
+	EXPECT_EQ(0, read_table());
+	EXPECT_EQ(0, sockstat_tw());
+	EXPECT_EQ(n, tcpext("TCPAbortOnClose"));
+}
+
+/*
+ * Two namespaces at once: each sees its own traffic only.  The child
+ * unshares a second netns and closes 20 connections there while the
+ * parent closes 5 in its own.
+ */
+TEST_F(netns, namespaces_are_separate)
+{
+	int to_child[2], to_parent[2], status;
+	char go = 'g';
+	pid_t pid;
+
+	ASSERT_EQ(0, pipe(to_child));
+	ASSERT_EQ(0, pipe(to_parent));
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct row r;
+		int ok;
+
+		if (unshare(CLONE_NEWNET) || lo_up())
+			_exit(2);
+		if (make_conns(V4, 10071, 20, self->cli, self->srv) ||
+		    close_first(self->srv, self->cli, 20))
+			_exit(3);
+		if (write(to_parent[1], &go, 1) != 1 ||
+		    read(to_child[0], &go, 1) != 1)	/* parent has checked */
+			_exit(4);
+		ok = read_table() > 0;
+		r = find_row(TCS_SIDE_LOCAL_NAME, 10071);
+		ok = ok && r.v[TCS_TIME_WAIT] == 20 && r.v[TCS_FIN_WAIT2] == 20;
+		r = find_row(TCS_SIDE_LOCAL_NAME, 10072);
+		ok = ok && r.v[TCS_TIME_WAIT] == 0 && sockstat_tw() == 20 &&
+		     side_total(TCS_SIDE_LOCAL_NAME, TCS_TIME_WAIT) == 20;
+		_exit(ok ? 0 : 5);
+	}
+	ASSERT_EQ(0, make_conns(V4, 10072, 5, self->cli, self->srv));
+	ASSERT_EQ(0, close_first(self->srv, self->cli, 5));
+	ASSERT_EQ(1, read(to_parent[0], &go, 1));
+	expect_row(_metadata, TCS_SIDE_LOCAL_NAME, 10072, 5, 0, 5);
+	expect_row(_metadata, TCS_SIDE_LOCAL_NAME, 10071, 0, 0, 0);
+	ASSERT_LE(0, read_table());
+	EXPECT_EQ(5, side_total(TCS_SIDE_LOCAL_NAME, TCS_TIME_WAIT));
+	EXPECT_EQ(5, sockstat_tw());
+	ASSERT_EQ(1, write(to_child[1], &go, 1));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, WEXITSTATUS(status)) TH_LOG("child netns counts wrong");
+}
+
+/*
+ * net.ipv4.tcp_max_tw_buckets = 10: of 30 server-side closes, 10 become
+ * timewait sockets, 20 overflow (TcpExt TCPTimeWaitOverflow) and go
+ * straight to CLOSE without ever being in TIME_WAIT.
+ */
+TEST_F(netns, tw_buckets_overflow)
+{
+	const unsigned int port = 10080;
+	const int n = 30, max = 10;
+	char f[64];
+	int i;
+
+	ASSERT_EQ(0, write_file("/proc/sys/net/ipv4/tcp_max_tw_buckets", "10"));
+	ASSERT_EQ(0, make_conns(V4, port, n, self->cli, self->srv));
+	for (i = 0; i < n; i++) {
+		close(self->srv[i]);
+		ASSERT_EQ(0, wait_eof(self->cli[i]));
+		close(self->cli[i]);
+	}
+	port_filter(f, sizeof(f), "sport", port);
+	EXPECT_EQ(max, ss_wait("time-wait", f, max, 5000));
+	EXPECT_EQ(0, ss_wait("last-ack", "dport = :10080", 0, 5000));
+	EXPECT_EQ(n - max, tcpext("TCPTimeWaitOverflow"));
+	EXPECT_EQ(max, sockstat_tw());
+	expect_row(_metadata, TCS_SIDE_LOCAL_NAME, port, max, 0, n);
+	expect_row(_metadata, TCS_SIDE_REMOTE_NAME, port, 0, n, 0);
+}
+
+/* 300 server ports, one connection each: 300 exact local rows. */
+TEST_F(netns, hundreds_of_ports)
+{
+	const unsigned int base = 11000;
+	const int nports = 300;
+	char f[64];
+	int i;
+
+	for (i = 0; i < nports; i++) {
+		ASSERT_EQ(0, make_conns(V4, base + i, 1, &self->cli[0], &self->srv[0]));
+		ASSERT_EQ(0, close_first(&self->srv[0], &self->cli[0], 1));
+	}
+	snprintf(f, sizeof(f), "sport >= :%u and sport < :%u", base, base + nports);
+	EXPECT_EQ(nports, ss_wait("time-wait", f, nports, 5000));
+	for (i = 0; i < nports; i++)
+		expect_row(_metadata, TCS_SIDE_LOCAL_NAME, base + i, 1, 0, 1);
+	/* local rows: the 300 server ports + 300 client ports with CLOSE_WAIT */
+	ASSERT_LE(0, read_table());
+	EXPECT_EQ(2 * nports, side_rows(TCS_SIDE_LOCAL_NAME));
+	EXPECT_EQ(2 * nports, side_rows(TCS_SIDE_REMOTE_NAME));
+	EXPECT_EQ(4 * nports, stat_value(TCS_STAT_PORTS));
+	EXPECT_EQ(nports, sockstat_tw());
+}
+
+/*
+ * Reset: only "reset" is accepted, only with CAP_NET_ADMIN; it zeroes this
+ * namespace's rows, and counting goes on from zero.
+ */
+TEST_F(netns, reset_control_file)
+{
+	const unsigned int port = 10090;
+	pid_t pid;
+	int status;
+
+	ASSERT_EQ(0, make_conns(V4, port, 10, self->cli, self->srv));
+	ASSERT_EQ(0, close_first(self->srv, self->cli, 10));
+	expect_row(_metadata, TCS_SIDE_LOCAL_NAME, port, 10, 0, 10);
+
+	EXPECT_EQ(-EINVAL, write_file(TCS_PROC_CTL_PATH, "rest\n"));
+	EXPECT_EQ(-EINVAL, write_file(TCS_PROC_CTL_PATH, "reset now"));
+	EXPECT_EQ(-EINVAL, write_file(TCS_PROC_CTL_PATH, ""));
+	expect_row(_metadata, TCS_SIDE_LOCAL_NAME, port, 10, 0, 10);
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		/* an ordinary user: no CAP_NET_ADMIN */
+		if (setgid(65534) || setuid(65534))
+			_exit(2);
+		_exit(write_file(TCS_PROC_CTL_PATH, "reset\n") == -EPERM ? 0 : 1);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(0, WEXITSTATUS(status)) TH_LOG("unprivileged reset not EPERM");
+	expect_row(_metadata, TCS_SIDE_LOCAL_NAME, port, 10, 0, 10);
+
+	ASSERT_EQ(0, write_file(TCS_PROC_CTL_PATH, "reset\n"));
+	EXPECT_EQ(0, read_table());
+
+	ASSERT_EQ(0, make_conns(V4, port + 1, 3, self->cli, self->srv));
+	ASSERT_EQ(0, close_first(self->srv, self->cli, 3));
+	expect_row(_metadata, TCS_SIDE_LOCAL_NAME, port + 1, 3, 0, 3);
+	expect_row(_metadata, TCS_SIDE_LOCAL_NAME, port, 0, 0, 0);
+}
+
+/* The stat file: every loss counter present and zero, memory accounted. */
+TEST_F(netns, stat_file)
+{
+	long long mem0, mem1;
+
+	EXPECT_EQ(0, stat_value(TCS_STAT_MISSED_PREFIX "tcp_set_state"));
+	EXPECT_EQ(0, stat_value(TCS_STAT_MISSED_PREFIX "tcp_timewait_state_process"));
+	EXPECT_EQ(0, stat_value(TCS_STAT_ALLOC_FAILED));
+	EXPECT_EQ(0, stat_value(TCS_STAT_PORTS));
+	mem0 = stat_value(TCS_STAT_MEMORY);
+	EXPECT_LT(0, mem0);
+	EXPECT_GT(1024, mem0) TH_LOG("an idle namespace costs %lld bytes", mem0);
+
+	ASSERT_EQ(0, make_conns(V4, 10100, 1, self->cli, self->srv));
+	ASSERT_EQ(0, close_first(self->srv, self->cli, 1));
+	EXPECT_EQ(4, stat_value(TCS_STAT_PORTS));
+	mem1 = stat_value(TCS_STAT_MEMORY);
+	EXPECT_LT(mem0, mem1);
+}
+
+TEST_HARNESS_MAIN
