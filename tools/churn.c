@@ -6,9 +6,11 @@
  * accept(), one byte from client to server, then the close sequence of
  * ORDER.  churn returns only when every close handshake it started has
  * completed on both ends: after the last close() it waits until no socket
- * of its connections is left in a state other than TIME_WAIT (checked in
- * /proc/net/tcp and /proc/net/tcp6, where a closed socket has inode 0), so
- * that a caller can compare counters right after churn exits.
+ * of its connections is left in a state other than TIME_WAIT, so that a
+ * caller can compare counters right after churn exits.  The check asks
+ * sock_diag for the sockets on the server port (the kernel filters, so the
+ * cost does not grow with unrelated sockets) and falls back to reading
+ * /proc/net/tcp{,6} when inet_diag is not available.
  *
  * With -P, worker processes share one listening socket.  connect() and
  * accept() are serialized among the workers by a token passed through a
@@ -31,6 +33,9 @@
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/mman.h>
@@ -569,24 +574,39 @@ static void hold_wait(void)
 }
 
 /*
- * Count the sockets of our connections that have not finished closing: a
- * row of /proc/net/tcp{,6} with the server port on one end and one of our
- * client ports on the other, no owner (inode 0, so it is closed or
- * orphaned), in any state but TIME_WAIT.
+ * A socket of one of our connections that has not finished closing: one
+ * end on the server port, the other on one of our client ports, no owner
+ * (inode 0: closed or orphaned), in any state but TIME_WAIT.  A timewait
+ * socket reports its substate, so one still waiting in FIN_WAIT2 counts.
  */
-static unsigned long unsettled(const char *path, const uint8_t *ports)
+static bool pending(unsigned int lp, unsigned int rp, unsigned int state,
+		    unsigned long ino, const uint8_t *ports)
 {
-	unsigned int lp, rp, st, other;
+	unsigned int other;
+
+	if (lp == cfg.port)
+		other = rp;
+	else if (rp == cfg.port)
+		other = lp;
+	else
+		return false;
+	if (other > 65535 || !(ports[other / 8] & (1 << (other % 8))))
+		return false;
+	return ino == 0 && state != 6 /* TCP_TIME_WAIT */;
+}
+
+/* Count pending sockets in /proc/net/tcp or tcp6. */
+static unsigned long unsettled_proc(const uint8_t *ports)
+{
+	const char *path = family == AF_INET ? "/proc/net/tcp" : "/proc/net/tcp6";
+	unsigned int lp, rp, st;
 	unsigned long ino, n = 0;
 	char line[512];
 	FILE *f;
 
 	f = fopen(path, "re");
-	if (!f) {
-		if (errno == ENOENT)
-			return 0;
+	if (!f)
 		die("%s: %s", path, strerror(errno));
-	}
 	if (!fgets(line, sizeof(line), f)) {	/* header */
 		fclose(f);
 		return 0;
@@ -595,16 +615,7 @@ static unsigned long unsettled(const char *path, const uint8_t *ports)
 		if (sscanf(line, " %*u: %*[0-9A-Fa-f]:%x %*[0-9A-Fa-f]:%x %x %*x:%*x %*x:%*x %*x %*u %*u %lu",
 			   &lp, &rp, &st, &ino) != 4)
 			die("%s: cannot parse '%s'", path, line);
-		if (lp == cfg.port)
-			other = rp;
-		else if (rp == cfg.port)
-			other = lp;
-		else
-			continue;
-		if (other > 65535 || !(ports[other / 8] & (1 << (other % 8))))
-			continue;
-		if (ino == 0 && st != 6 /* TCP_TIME_WAIT */)
-			n++;
+		n += pending(lp, rp, st, ino, ports);
 	}
 	if (ferror(f))
 		die("%s: %s", path, strerror(errno));
@@ -612,13 +623,100 @@ static unsigned long unsettled(const char *path, const uint8_t *ports)
 	return n;
 }
 
+/*
+ * Count pending sockets through sock_diag: dump the TCP sockets of our
+ * family with "sport == PORT or dport == PORT" as the kernel-side filter.
+ * Returns -1 if inet_diag cannot answer.
+ */
+static long unsettled_diag(const uint8_t *ports)
+{
+	struct {
+		struct nlmsghdr nlh;
+		struct inet_diag_req_v2 req;
+		struct nlattr nla;
+		struct inet_diag_bc_op ops[5];
+	} msg;
+	struct sockaddr_nl nladdr = { .nl_family = AF_NETLINK };
+	static char buf[32768] __attribute__((aligned(NLMSG_ALIGNTO)));
+	long n = 0;
+	int fd;
+
+	memset(&msg, 0, sizeof(msg));
+	msg.nlh.nlmsg_len = sizeof(msg);
+	msg.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	msg.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	msg.req.sdiag_family = family;
+	msg.req.sdiag_protocol = IPPROTO_TCP;
+	msg.req.idiag_states = ~(1U << 10);	/* all but TCP_LISTEN */
+	msg.nla.nla_len = sizeof(msg.nla) + sizeof(msg.ops);
+	msg.nla.nla_type = INET_DIAG_REQ_BYTECODE;
+	/* sport == P ? accept : (dport == P ? accept : reject) */
+	msg.ops[0] = (struct inet_diag_bc_op){ INET_DIAG_BC_S_EQ, 8, 12 };
+	msg.ops[1] = (struct inet_diag_bc_op){ 0, 0, cfg.port };
+	msg.ops[2] = (struct inet_diag_bc_op){ INET_DIAG_BC_JMP, 4, 12 };
+	msg.ops[3] = (struct inet_diag_bc_op){ INET_DIAG_BC_D_EQ, 8, 12 };
+	msg.ops[4] = (struct inet_diag_bc_op){ 0, 0, cfg.port };
+
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+	if (fd < 0)
+		return -1;
+	if (sendto(fd, &msg, sizeof(msg), 0, (struct sockaddr *)&nladdr,
+		   sizeof(nladdr)) != sizeof(msg))
+		goto fail;
+
+	for (;;) {
+		struct nlmsghdr *h;
+		ssize_t len;
+
+		do {
+			len = recv(fd, buf, sizeof(buf), 0);
+		} while (len < 0 && errno == EINTR);
+		if (len <= 0)
+			goto fail;
+		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)len);
+		     h = NLMSG_NEXT(h, len)) {
+			struct inet_diag_msg *m = NLMSG_DATA(h);
+
+			if (h->nlmsg_type == NLMSG_DONE)
+				goto done;
+			if (h->nlmsg_type == NLMSG_ERROR)
+				goto fail;
+			if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY ||
+			    h->nlmsg_len < NLMSG_LENGTH(sizeof(*m)))
+				continue;
+			n += pending(ntohs(m->id.idiag_sport),
+				     ntohs(m->id.idiag_dport), m->idiag_state,
+				     m->idiag_inode, ports);
+		}
+	}
+done:
+	close(fd);
+	return n;
+fail:
+	close(fd);
+	return -1;
+}
+
+static unsigned long unsettled(const uint8_t *ports)
+{
+	static bool no_diag;
+	long n;
+
+	if (!no_diag) {
+		n = unsettled_diag(ports);
+		if (n >= 0)
+			return n;
+		no_diag = true;
+	}
+	return unsettled_proc(ports);
+}
+
 static void settle(const uint8_t *ports)
 {
-	const char *path = family == AF_INET ? "/proc/net/tcp" : "/proc/net/tcp6";
 	double deadline = now() + SETTLE_SECONDS;
 	unsigned long ms = 1, n;
 
-	while ((n = unsettled(path, ports))) {
+	while ((n = unsettled(ports))) {
 		if (now() > deadline)
 			die("%lu sockets on port %u still closing after %d s",
 			    n, cfg.port, SETTLE_SECONDS);
