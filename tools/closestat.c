@@ -1,0 +1,937 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * closestat: show the per-port TIME_WAIT, CLOSE_WAIT and FIN_WAIT2
+ * counters of the tcp_closestat module as a table, rates, JSON or
+ * Prometheus text.
+ *
+ * Exit status: 0 ok, 1 runtime error (module not loaded, unreadable or
+ * malformed file, reset refused), 2 usage error.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <netinet/in.h>
+
+#include "tcs_parse.h"
+
+#define PROG		"closestat"
+#define NETNS_RUN_DIR	"/run/netns"
+#define MAX_FILE	(64 << 20)	/* refuse to read more than this */
+#define JSON_VERSION	1
+
+/* The module is named after its file. */
+#define MODULE_NAME	TCS_PROC_NAME
+
+/*
+ * What the known columns are.  Counters only grow (until a reset) and get
+ * rates and a _total suffix; gauges are values now.  Columns this table
+ * does not know are carried through as they are ("untyped").
+ */
+enum kind {
+	KIND_UNTYPED,
+	KIND_COUNTER,
+	KIND_GAUGE,
+};
+
+static const struct {
+	enum kind kind;
+	const char *help;
+} known[TCS_NR_COUNTERS] = {
+	[TCS_TIME_WAIT]	 = { KIND_COUNTER, "TCP sockets that entered TIME_WAIT" },
+	[TCS_CLOSE_WAIT] = { KIND_COUNTER, "TCP sockets that entered CLOSE_WAIT" },
+	[TCS_FIN_WAIT2]	 = { KIND_COUNTER, "TCP sockets that entered FIN_WAIT2" },
+	[TCS_TIME_WAIT_NOW]  = { KIND_GAUGE, "Tracked TCP sockets in TIME_WAIT now" },
+	[TCS_CLOSE_WAIT_NOW] = { KIND_GAUGE, "Tracked TCP sockets in CLOSE_WAIT now" },
+	[TCS_FIN_WAIT2_NOW]  = { KIND_GAUGE, "Tracked TCP sockets in FIN_WAIT2 now" },
+	[TCS_TW_EXPIRED] = { KIND_COUNTER, "Tracked TIME_WAIT sockets that ended when their timer expired" },
+	[TCS_TW_REUSED]	 = { KIND_COUNTER, "Tracked TIME_WAIT sockets taken over early by a new connection" },
+	[TCS_TW_KILLED]	 = { KIND_COUNTER, "Tracked TIME_WAIT sockets ended early otherwise (RST, ss -K, namespace exit)" },
+	[TCS_TW_OVERFLOW] = { KIND_COUNTER, "Timewait sockets the kernel could not create (tcp_max_tw_buckets, memory)" },
+	[TCS_CLOSE_WAIT_OLDEST_MS] = { KIND_GAUGE, "Age in milliseconds of the oldest tracked CLOSE_WAIT socket" },
+};
+
+static enum kind kind_of(int k)
+{
+	return k < 0 ? KIND_UNTYPED : known[k].kind;
+}
+
+enum {
+	OPT_PROM = 0x100,
+	OPT_RESET,
+};
+
+static struct {
+	bool numeric, no_header, zeros, json, prom, stat, reset;
+	bool sides[TCS_SIDES];
+	bool ports_set;
+	uint8_t ports[TCS_NR_PORTS / 8];
+	unsigned int states;		/* 0: every column */
+	double interval;		/* 0: read once */
+	unsigned long count;		/* 0: forever */
+	const char *netns;
+	const char *proc_dir;		/* TCS_PROC_DIR, for testing */
+} opt;
+
+static char table_path[4096], stat_path[4096], ctl_path[4096];
+
+__attribute__((format(printf, 1, 2), noreturn))
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs(PROG ": ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+__attribute__((format(printf, 1, 2), noreturn))
+static void die_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs(PROG ": ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs("\nTry '" PROG " -h' for more information.\n", stderr);
+	exit(2);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"Usage: " PROG " [OPTIONS]\n"
+"Show how many TCP sockets entered TIME_WAIT, CLOSE_WAIT and FIN_WAIT2,\n"
+"per port and side, in this network namespace (" TCS_PROC_PATH ").\n"
+"\n"
+"  -n, --numeric          show port numbers, not service names\n"
+"  -H, --no-header        omit the header line\n"
+"  -z, --zeros            also show rows whose shown counters are zero\n"
+"                         (with -p: every listed port, even if never seen)\n"
+"  -p, --port=LIST        only these ports: 8080,8443 or 8000-8100\n"
+"  -l, --local            only local ports (our end listens or is bound there)\n"
+"  -r, --remote           only remote ports (the peer's port)\n"
+"  -s, --state=LIST       only these counters: time_wait,close_wait,fin_wait2\n"
+"  -i, --interval=SECS    repeat every SECS (0.5 ok) and show rates per second\n"
+"  -c, --count=N          with -i: stop after N intervals\n"
+"  -j, --json             JSON (with -i: one object per line)\n"
+"      --prom             Prometheus text format, with the module's statistics\n"
+"  -S, --stat             show the module's statistics (" TCS_PROC_STAT_NAME ")\n"
+"  -N, --netns=NAME       read network namespace NAME (" NETNS_RUN_DIR "/NAME)\n"
+"      --reset            zero this namespace's counters (needs CAP_NET_ADMIN)\n"
+"  -h, --help             show this help\n"
+"\n"
+"Rows are sorted busiest first.  TCS_PROC_DIR=DIR reads the files from DIR\n"
+"instead of /proc/net (for testing).\n");
+}
+
+/* ---- reading files ---------------------------------------------------- */
+
+static void set_paths(void)
+{
+	const char *dir = getenv("TCS_PROC_DIR");
+
+	opt.proc_dir = dir && *dir ? dir : NULL;
+	if (opt.proc_dir) {
+		snprintf(table_path, sizeof(table_path), "%s/%s", dir, TCS_PROC_NAME);
+		snprintf(stat_path, sizeof(stat_path), "%s/%s", dir, TCS_PROC_STAT_NAME);
+		snprintf(ctl_path, sizeof(ctl_path), "%s/%s", dir, TCS_PROC_CTL_NAME);
+	} else {
+		snprintf(table_path, sizeof(table_path), "%s", TCS_PROC_PATH);
+		snprintf(stat_path, sizeof(stat_path), "%s", TCS_PROC_STAT_PATH);
+		snprintf(ctl_path, sizeof(ctl_path), "%s", TCS_PROC_CTL_PATH);
+	}
+}
+
+static void die_open(const char *path)
+{
+	if (errno == ENOENT)
+		die("%s: %s (is the " MODULE_NAME " module loaded?)",
+		    path, strerror(errno));
+	die("%s: %s", path, strerror(errno));
+}
+
+/* The whole file in a NUL-terminated buffer. */
+static char *read_file(const char *path, size_t *lenp)
+{
+	size_t len = 0, cap = 16384;
+	char *buf = malloc(cap);
+	int fd;
+
+	if (!buf)
+		die("out of memory");
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		die_open(path);
+	for (;;) {
+		ssize_t n;
+
+		if (cap - len < 4096) {
+			cap *= 2;
+			if (cap > MAX_FILE)
+				die("%s: file larger than %d MiB", path,
+				    MAX_FILE >> 20);
+			buf = realloc(buf, cap);
+			if (!buf)
+				die("out of memory");
+		}
+		n = read(fd, buf + len, cap - len - 1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			die("%s: %s", path, strerror(errno));
+		}
+		if (n == 0)
+			break;
+		len += n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	*lenp = len;
+	return buf;
+}
+
+static void read_table(struct tcs_table *t)
+{
+	char err[TCS_ERR_LEN];
+	size_t len;
+	char *buf = read_file(table_path, &len);
+
+	if (tcs_parse_table(buf, len, t, err, sizeof(err)))
+		die("%s: %s", table_path, err);
+	free(buf);
+}
+
+static void read_stat(struct tcs_stat *s)
+{
+	char err[TCS_ERR_LEN];
+	size_t len;
+	char *buf = read_file(stat_path, &len);
+
+	if (tcs_parse_stat(buf, len, s, err, sizeof(err)))
+		die("%s: %s", stat_path, err);
+	free(buf);
+}
+
+/* ---- namespaces and reset --------------------------------------------- */
+
+static void enter_netns(const char *name)
+{
+	char path[4096];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", NETNS_RUN_DIR, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		die("cannot open network namespace \"%s\": %s: %s",
+		    name, path, strerror(errno));
+	if (setns(fd, CLONE_NEWNET))
+		die("cannot enter network namespace \"%s\": %s",
+		    name, strerror(errno));
+	close(fd);
+}
+
+static void do_reset(void)
+{
+	static const char word[] = TCS_CTL_RESET "\n";
+	ssize_t n;
+	int fd;
+
+	fd = open(ctl_path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == EACCES || errno == EPERM)
+			die("%s: %s (resetting needs CAP_NET_ADMIN)",
+			    ctl_path, strerror(errno));
+		die_open(ctl_path);
+	}
+	n = write(fd, word, sizeof(word) - 1);
+	if (n < 0) {
+		if (errno == EPERM || errno == EACCES)
+			die("%s: %s (resetting needs CAP_NET_ADMIN in the network namespace)",
+			    ctl_path, strerror(errno));
+		if (errno == EINVAL)
+			die("%s: %s (the module refused \"" TCS_CTL_RESET "\")",
+			    ctl_path, strerror(errno));
+		die("%s: %s", ctl_path, strerror(errno));
+	}
+	if ((size_t)n != sizeof(word) - 1)
+		die("%s: short write", ctl_path);
+	if (close(fd))
+		die("%s: %s", ctl_path, strerror(errno));
+}
+
+/* ---- selecting rows and columns --------------------------------------- */
+
+struct view {
+	struct tcs_table t;
+	unsigned int ncols;		/* shown columns */
+	unsigned int col[TCS_MAX_COLS];	/* their index in t */
+	int counter[TCS_MAX_COLS];	/* enum tcs_counter, or -1 if unknown */
+	size_t nrows;
+	size_t *row;			/* shown rows, index in t */
+	double *rate;			/* with -i: nrows * ncols, -1 if none */
+};
+
+static bool row_selected(const struct tcs_row *r)
+{
+	if (!opt.sides[r->side])
+		return false;
+	return !opt.ports_set || tcs_port_isset(opt.ports, r->port);
+}
+
+/* With -z -p: rows for listed ports that the module never saw. */
+static void add_zero_rows(struct tcs_table *t)
+{
+	uint8_t *have = calloc(TCS_SIDES * TCS_NR_PORTS / 8, 1);
+	unsigned int side, port, bit;
+	size_t i;
+
+	if (!have)
+		die("out of memory");
+	for (i = 0; i < t->nrows; i++) {
+		bit = t->rows[i].side * TCS_NR_PORTS + t->rows[i].port;
+		have[bit >> 3] |= 1u << (bit & 7);
+	}
+	for (side = 0; side < TCS_SIDES; side++) {
+		if (!opt.sides[side])
+			continue;
+		for (port = 1; port < TCS_NR_PORTS; port++) {
+			bit = side * TCS_NR_PORTS + port;
+			if (!tcs_port_isset(opt.ports, port) ||
+			    (have[bit >> 3] & (1u << (bit & 7))))
+				continue;
+			if (tcs_table_add_row(t, side, port))
+				die("out of memory");
+		}
+	}
+	free(have);
+}
+
+static int cmp_key(const struct tcs_row *a, const struct tcs_row *b)
+{
+	if (a->side != b->side)
+		return a->side - b->side;
+	return a->port - b->port;
+}
+
+static const struct view *sort_view;
+
+/* /proc order: local before remote, ports ascending */
+static int cmp_proc(const void *a, const void *b)
+{
+	const struct tcs_table *t = &sort_view->t;
+
+	return cmp_key(&t->rows[*(const size_t *)a], &t->rows[*(const size_t *)b]);
+}
+
+struct busy {
+	size_t i;		/* index in the view */
+	double rate;		/* sum of the shown counters' rates */
+	double total;		/* sum of the shown counters */
+	const struct tcs_row *key;
+};
+
+static int cmp_busy(const void *a, const void *b)
+{
+	const struct busy *x = a, *y = b;
+
+	if (x->rate != y->rate)
+		return x->rate < y->rate ? 1 : -1;
+	if (x->total != y->total)
+		return x->total < y->total ? 1 : -1;
+	return cmp_key(x->key, y->key);
+}
+
+/* Build the view: which columns and rows to show, in /proc order. */
+static void make_view(struct view *v)
+{
+	struct tcs_table *t = &v->t;
+	unsigned int c;
+	size_t i;
+
+	v->ncols = 0;
+	for (c = 0; c < t->ncols; c++) {
+		int k = tcs_table_counter_of(t, c);
+
+		if (opt.states && (k < 0 || !(opt.states & (1u << k))))
+			continue;
+		v->col[v->ncols] = c;
+		v->counter[v->ncols] = k;
+		v->ncols++;
+	}
+
+	if (opt.zeros && opt.ports_set)
+		add_zero_rows(t);
+
+	v->row = malloc((t->nrows ? t->nrows : 1) * sizeof(*v->row));
+	if (!v->row)
+		die("out of memory");
+	v->nrows = 0;
+	for (i = 0; i < t->nrows; i++) {
+		const uint64_t *val = tcs_vals(t, i);
+		bool any = opt.zeros;
+
+		if (!row_selected(&t->rows[i]))
+			continue;
+		for (c = 0; c < v->ncols && !any; c++)
+			any = val[v->col[c]] != 0;
+		if (any)
+			v->row[v->nrows++] = i;
+	}
+	sort_view = v;
+	qsort(v->row, v->nrows, sizeof(*v->row), cmp_proc);
+}
+
+static void free_view(struct view *v)
+{
+	tcs_table_free(&v->t);
+	free(v->row);
+	free(v->rate);
+	v->row = NULL;
+	v->rate = NULL;
+}
+
+/* Busiest first: by rate (with -i), then total, then /proc order. */
+static void sort_busiest(struct view *v)
+{
+	size_t n = v->nrows ? v->nrows : 1, i;
+	struct busy *b = calloc(n, sizeof(*b));
+	size_t *row = malloc(n * sizeof(*row));
+	double *rate = v->rate ? malloc(n * v->ncols * sizeof(*rate) + 1) : NULL;
+	unsigned int c;
+
+	if (!b || !row || (v->rate && !rate))
+		die("out of memory");
+	for (i = 0; i < v->nrows; i++) {
+		const uint64_t *val = tcs_vals(&v->t, v->row[i]);
+
+		b[i].i = i;
+		b[i].key = &v->t.rows[v->row[i]];
+		for (c = 0; c < v->ncols; c++) {
+			if (kind_of(v->counter[c]) != KIND_COUNTER)
+				continue;
+			b[i].total += val[v->col[c]];
+			if (v->rate)
+				b[i].rate += v->rate[i * v->ncols + c];
+		}
+	}
+	qsort(b, v->nrows, sizeof(*b), cmp_busy);
+	for (i = 0; i < v->nrows; i++) {
+		row[i] = v->row[b[i].i];
+		if (rate)
+			memcpy(rate + i * v->ncols, v->rate + b[i].i * v->ncols,
+			       v->ncols * sizeof(*rate));
+	}
+	free(v->row);
+	v->row = row;
+	if (rate) {
+		free(v->rate);
+		v->rate = rate;
+	}
+	free(b);
+}
+
+/* Per-second rates of the known counters between two reads. */
+static void compute_rates(struct view *v, const struct view *prev,
+			  double elapsed)
+{
+	int32_t *idx = malloc(TCS_SIDES * TCS_NR_PORTS * sizeof(*idx));
+	unsigned int c;
+	size_t i;
+
+	if (!idx)
+		die("out of memory");
+	memset(idx, 0xff, TCS_SIDES * TCS_NR_PORTS * sizeof(*idx));
+	for (i = 0; i < prev->t.nrows; i++)
+		idx[prev->t.rows[i].side * TCS_NR_PORTS + prev->t.rows[i].port] = i;
+
+	v->rate = malloc((v->nrows ? v->nrows : 1) * v->ncols * sizeof(*v->rate) + 1);
+	if (!v->rate)
+		die("out of memory");
+	for (i = 0; i < v->nrows; i++) {
+		const struct tcs_row *r = &v->t.rows[v->row[i]];
+		const uint64_t *cur = tcs_vals(&v->t, v->row[i]);
+		int32_t p = idx[r->side * TCS_NR_PORTS + r->port];
+
+		for (c = 0; c < v->ncols; c++) {
+			int k = v->counter[c];
+			uint64_t now = cur[v->col[c]], before = 0;
+
+			if (kind_of(k) != KIND_COUNTER) {
+				v->rate[i * v->ncols + c] = -1;
+				continue;
+			}
+			if (p >= 0 && prev->t.counter_col[k] >= 0)
+				before = tcs_vals(&prev->t, p)[prev->t.counter_col[k]];
+			/* a counter that went down was reset: count from zero */
+			v->rate[i * v->ncols + c] =
+				(double)(now >= before ? now - before : now) / elapsed;
+		}
+	}
+	free(idx);
+}
+
+/* ---- output ------------------------------------------------------------ */
+
+static const char *port_name(unsigned int port, char *buf, size_t len)
+{
+	struct servent *se = NULL;
+
+	if (!opt.numeric)
+		se = getservbyport(htons(port), "tcp");
+	if (se)
+		snprintf(buf, len, "%s", se->s_name);
+	else
+		snprintf(buf, len, "%u", port);
+	return buf;
+}
+
+struct cell {
+	char s[48];
+};
+
+static void print_table(const struct view *v)
+{
+	unsigned int ncells = 2, c, k, width[2 + 2 * TCS_MAX_COLS];
+	bool left[2 + 2 * TCS_MAX_COLS] = { true, true };
+	struct cell *cells, *hdr;
+	size_t i, n;
+
+	ncells += v->ncols;
+	cells = calloc((v->nrows + 1) * ncells, sizeof(*cells));
+	if (!cells)
+		die("out of memory");
+
+	hdr = cells;
+	snprintf(hdr[0].s, sizeof(hdr[0].s), "%s", TCS_COL_SIDE);
+	snprintf(hdr[1].s, sizeof(hdr[1].s), "%s", TCS_COL_PORT);
+	for (c = 0, k = 2; c < v->ncols; c++) {
+		const char *name = v->t.cols[v->col[c]];
+
+		if (v->rate && kind_of(v->counter[c]) == KIND_COUNTER)
+			snprintf(hdr[k++].s, sizeof(hdr[0].s), "%s/s", name);
+		else
+			snprintf(hdr[k++].s, sizeof(hdr[0].s), "%s", name);
+	}
+	for (i = 0; i < v->nrows; i++) {
+		const struct tcs_row *r = &v->t.rows[v->row[i]];
+		const uint64_t *val = tcs_vals(&v->t, v->row[i]);
+		struct cell *row = cells + (i + 1) * ncells;
+
+		snprintf(row[0].s, sizeof(row[0].s), "%s", tcs_side_names[r->side]);
+		port_name(r->port, row[1].s, sizeof(row[1].s));
+		for (c = 0, k = 2; c < v->ncols; c++) {
+			if (v->rate && kind_of(v->counter[c]) == KIND_COUNTER)
+				snprintf(row[k++].s, sizeof(row[0].s), "%.1f",
+					 v->rate[i * v->ncols + c]);
+			else
+				snprintf(row[k++].s, sizeof(row[0].s), "%llu",
+					 (unsigned long long)val[v->col[c]]);
+		}
+	}
+
+	for (k = 0; k < ncells; k++) {
+		width[k] = 0;
+		for (i = opt.no_header ? 1 : 0; i <= v->nrows; i++) {
+			n = strlen(cells[i * ncells + k].s);
+			if (n > width[k])
+				width[k] = n;
+		}
+	}
+	for (i = opt.no_header ? 1 : 0; i <= v->nrows; i++) {
+		for (k = 0; k < ncells; k++) {
+			const char *s = cells[i * ncells + k].s;
+
+			if (k == ncells - 1 && left[k])
+				printf("%s", s);
+			else if (left[k])
+				printf("%-*s  ", (int)width[k], s);
+			else
+				printf("%*s%s", (int)width[k], s,
+				       k == ncells - 1 ? "" : "  ");
+		}
+		putchar('\n');
+	}
+	free(cells);
+}
+
+static void print_json(const struct view *v, double interval)
+{
+	struct timespec now;
+	unsigned int c;
+	size_t i;
+
+	printf("{\"version\": %d", JSON_VERSION);
+	if (interval > 0) {
+		clock_gettime(CLOCK_REALTIME, &now);
+		printf(", \"time\": %lld.%03ld, \"interval\": %.3f",
+		       (long long)now.tv_sec, now.tv_nsec / 1000000, interval);
+	}
+	printf(", \"ports\": [");
+	for (i = 0; i < v->nrows; i++) {
+		const struct tcs_row *r = &v->t.rows[v->row[i]];
+		const uint64_t *val = tcs_vals(&v->t, v->row[i]);
+		bool first = true;
+
+		printf("%s{\"%s\": \"%s\", \"%s\": %u", i ? ", " : "",
+		       TCS_COL_SIDE, tcs_side_names[r->side], TCS_COL_PORT, r->port);
+		for (c = 0; c < v->ncols; c++)
+			printf(", \"%s\": %llu", v->t.cols[v->col[c]],
+			       (unsigned long long)val[v->col[c]]);
+		if (v->rate) {
+			printf(", \"rate\": {");
+			for (c = 0; c < v->ncols; c++) {
+				if (kind_of(v->counter[c]) != KIND_COUNTER)
+					continue;
+				printf("%s\"%s\": %.3f", first ? "" : ", ",
+				       v->t.cols[v->col[c]], v->rate[i * v->ncols + c]);
+				first = false;
+			}
+			printf("}");
+		}
+		printf("}");
+	}
+	printf("]}\n");
+}
+
+static void print_stat(const struct tcs_stat *s)
+{
+	size_t i, w = 0;
+
+	if (opt.json) {
+		printf("{\"version\": %d, \"stat\": {", JSON_VERSION);
+		for (i = 0; i < s->n; i++)
+			printf("%s\"%s\": %llu", i ? ", " : "", s->e[i].name,
+			       (unsigned long long)s->e[i].value);
+		printf("}}\n");
+		return;
+	}
+	for (i = 0; i < s->n; i++)
+		if (strlen(s->e[i].name) > w)
+			w = strlen(s->e[i].name);
+	for (i = 0; i < s->n; i++)
+		printf("%-*s  %llu\n", (int)w, s->e[i].name,
+		       (unsigned long long)s->e[i].value);
+}
+
+static void prom_family(const char *name, const char *help, const char *type)
+{
+	printf("# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* Lines of the stat file other than missed_<probe>. */
+static const struct {
+	const char *name;
+	enum kind kind;
+	const char *help;
+} stat_kinds[] = {
+	{ TCS_STAT_ALLOC_FAILED, KIND_COUNTER,
+	  "Events not counted because memory for a port could not be allocated." },
+	{ TCS_STAT_PORTS, KIND_GAUGE, "(side, port) entries the module holds." },
+	{ TCS_STAT_MEMORY, KIND_GAUGE,
+	  "Memory in bytes the module uses for this network namespace." },
+	{ TCS_STAT_UNTRACKED, KIND_COUNTER,
+	  "Sockets not tracked for the _now columns and ages (max_tracked reached or no memory)." },
+	{ TCS_STAT_TRACKED, KIND_GAUGE, "Sockets tracked now." },
+	{ TCS_STAT_MAX_TRACKED, KIND_GAUGE,
+	  "The max_tracked module parameter: most sockets tracked at once." },
+};
+
+static void print_prom(const struct view *v, const struct tcs_stat *s)
+{
+	size_t missed = strlen(TCS_STAT_MISSED_PREFIX);
+	bool seen_missed = false;
+	unsigned int c;
+	size_t i, k;
+
+	for (c = 0; c < v->ncols; c++) {
+		const char *col = v->t.cols[v->col[c]];
+		int k = v->counter[c];
+		char name[TCS_MAX_NAME + 32], help[TCS_MAX_NAME + 128];
+
+		if (kind_of(k) == KIND_COUNTER) {
+			snprintf(name, sizeof(name), "tcp_closestat_%s_total", col);
+			snprintf(help, sizeof(help), "%s, per side and port.",
+				 known[k].help);
+			prom_family(name, help, "counter");
+		} else if (kind_of(k) == KIND_GAUGE) {
+			snprintf(name, sizeof(name), "tcp_closestat_%s", col);
+			snprintf(help, sizeof(help), "%s, per side and port.",
+				 known[k].help);
+			prom_family(name, help, "gauge");
+		} else {
+			snprintf(name, sizeof(name), "tcp_closestat_%s", col);
+			snprintf(help, sizeof(help), "Column %s of %s.",
+				 col, TCS_PROC_PATH);
+			prom_family(name, help, "untyped");
+		}
+		for (i = 0; i < v->nrows; i++) {
+			const struct tcs_row *r = &v->t.rows[v->row[i]];
+
+			printf("%s{side=\"%s\",port=\"%u\"} %llu\n", name,
+			       tcs_side_names[r->side], r->port,
+			       (unsigned long long)tcs_vals(&v->t, v->row[i])[v->col[c]]);
+		}
+	}
+
+	for (i = 0; i < s->n; i++) {
+		const char *n = s->e[i].name;
+		unsigned long long val = s->e[i].value;
+
+		if (!strncmp(n, TCS_STAT_MISSED_PREFIX, missed) && n[missed]) {
+			if (!seen_missed)
+				prom_family("tcp_closestat_missed_total",
+					    "Probe hits the kernel dropped: events not counted, per probed function.",
+					    "counter");
+			seen_missed = true;
+			printf("tcp_closestat_missed_total{probe=\"%s\"} %llu\n",
+			       n + missed, val);
+		}
+	}
+	for (i = 0; i < s->n; i++) {
+		const char *n = s->e[i].name;
+		unsigned long long val = s->e[i].value;
+		char name[TCS_MAX_NAME + 32];
+
+		if (!strncmp(n, TCS_STAT_MISSED_PREFIX, missed) && n[missed])
+			continue;
+		for (k = 0; k < sizeof(stat_kinds) / sizeof(stat_kinds[0]); k++)
+			if (!strcmp(n, stat_kinds[k].name))
+				break;
+		if (k < sizeof(stat_kinds) / sizeof(stat_kinds[0])) {
+			bool counter = stat_kinds[k].kind == KIND_COUNTER;
+
+			snprintf(name, sizeof(name), "tcp_closestat_%s%s", n,
+				 counter ? "_total" : "");
+			prom_family(name, stat_kinds[k].help,
+				    counter ? "counter" : "gauge");
+		} else {
+			char help[TCS_MAX_NAME + 64];
+
+			snprintf(name, sizeof(name), "tcp_closestat_%s", n);
+			snprintf(help, sizeof(help), "Line %s of %s.", n,
+				 TCS_PROC_STAT_PATH);
+			prom_family(name, help, "untyped");
+		}
+		printf("%s %llu\n", name, val);
+	}
+}
+
+/* ---- main loops -------------------------------------------------------- */
+
+static double now_mono(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void sleep_until(double t)
+{
+	struct timespec ts;
+
+	ts.tv_sec = (time_t)t;
+	ts.tv_nsec = (long)((t - ts.tv_sec) * 1e9);
+	if (ts.tv_nsec >= 1000000000L)
+		ts.tv_nsec = 999999999L;
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+		;
+}
+
+static void run_interval(void)
+{
+	bool tty = !opt.json && isatty(STDOUT_FILENO);
+	struct view prev = { 0 }, cur = { 0 };
+	double t0, t1, start;
+	unsigned long n;
+
+	read_table(&prev.t);
+	make_view(&prev);
+	start = t0 = now_mono();
+	for (n = 1; !opt.count || n <= opt.count; n++) {
+		sleep_until(start + n * opt.interval);
+		read_table(&cur.t);
+		t1 = now_mono();
+		make_view(&cur);
+		compute_rates(&cur, &prev, t1 - t0);
+		if (opt.json) {
+			print_json(&cur, t1 - t0);
+		} else {
+			if (tty) {
+				char stamp[32];
+				time_t wall = time(NULL);
+
+				strftime(stamp, sizeof(stamp), "%H:%M:%S",
+					 localtime(&wall));
+				printf("\033[H\033[2J" PROG ": every %gs, %s\n\n",
+				       opt.interval, stamp);
+			}
+			sort_busiest(&cur);
+			print_table(&cur);
+		}
+		if (fflush(stdout))
+			die("stdout: %s", strerror(errno));
+		free_view(&prev);
+		prev = cur;
+		memset(&cur, 0, sizeof(cur));
+		t0 = t1;
+	}
+	free_view(&prev);
+}
+
+static void run_once(void)
+{
+	struct view v = { 0 };
+	struct tcs_stat s = { 0 };
+
+	read_table(&v.t);
+	make_view(&v);
+	if (opt.prom) {
+		read_stat(&s);
+		print_prom(&v, &s);
+		tcs_stat_free(&s);
+	} else if (opt.json) {
+		print_json(&v, 0);
+	} else {
+		sort_busiest(&v);
+		print_table(&v);
+	}
+	free_view(&v);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "numeric",	no_argument,		NULL, 'n' },
+		{ "no-header",	no_argument,		NULL, 'H' },
+		{ "zeros",	no_argument,		NULL, 'z' },
+		{ "port",	required_argument,	NULL, 'p' },
+		{ "local",	no_argument,		NULL, 'l' },
+		{ "remote",	no_argument,		NULL, 'r' },
+		{ "state",	required_argument,	NULL, 's' },
+		{ "interval",	required_argument,	NULL, 'i' },
+		{ "count",	required_argument,	NULL, 'c' },
+		{ "json",	no_argument,		NULL, 'j' },
+		{ "prom",	no_argument,		NULL, OPT_PROM },
+		{ "stat",	no_argument,		NULL, 'S' },
+		{ "netns",	required_argument,	NULL, 'N' },
+		{ "reset",	no_argument,		NULL, OPT_RESET },
+		{ "help",	no_argument,		NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	char err[TCS_ERR_LEN];
+	bool local = false, remote = false;
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "nHzp:lrs:i:c:jSN:h", longopts,
+				 NULL)) != -1) {
+		switch (ch) {
+		case 'n':
+			opt.numeric = true;
+			break;
+		case 'H':
+			opt.no_header = true;
+			break;
+		case 'z':
+			opt.zeros = true;
+			break;
+		case 'p':
+			if (tcs_parse_ports(optarg, opt.ports, err, sizeof(err)))
+				die_usage("%s", err);
+			opt.ports_set = true;
+			break;
+		case 'l':
+			local = true;
+			break;
+		case 'r':
+			remote = true;
+			break;
+		case 's':
+			if (tcs_parse_states(optarg, &opt.states, err, sizeof(err)))
+				die_usage("%s", err);
+			break;
+		case 'i':
+			if (tcs_parse_interval(optarg, &opt.interval, err,
+					       sizeof(err)))
+				die_usage("%s", err);
+			break;
+		case 'c':
+			if (tcs_parse_count(optarg, &opt.count, err, sizeof(err)))
+				die_usage("%s", err);
+			break;
+		case 'j':
+			opt.json = true;
+			break;
+		case OPT_PROM:
+			opt.prom = true;
+			break;
+		case 'S':
+			opt.stat = true;
+			break;
+		case 'N':
+			if (!*optarg || strchr(optarg, '/') ||
+			    !strcmp(optarg, ".") || !strcmp(optarg, ".."))
+				die_usage("invalid network namespace name '%s'",
+					  optarg);
+			opt.netns = optarg;
+			break;
+		case OPT_RESET:
+			opt.reset = true;
+			break;
+		case 'h':
+			usage(stderr);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc)
+		die_usage("unexpected argument '%s'", argv[optind]);
+	if (opt.count && !opt.interval)
+		die_usage("-c needs -i");
+	if (opt.prom && (opt.json || opt.interval || opt.stat))
+		die_usage("--prom cannot be combined with -j, -i or -S");
+	if (opt.stat && opt.interval)
+		die_usage("-S cannot be combined with -i");
+	if (opt.reset && (opt.prom || opt.json || opt.interval || opt.stat))
+		die_usage("--reset cannot be combined with output options");
+	opt.sides[TCS_LOCAL] = local || !remote;
+	opt.sides[TCS_REMOTE] = remote || !local;
+
+	set_paths();
+	if (opt.netns)
+		enter_netns(opt.netns);
+
+	if (opt.reset) {
+		do_reset();
+	} else if (opt.stat) {
+		struct tcs_stat s;
+
+		read_stat(&s);
+		print_stat(&s);
+		tcs_stat_free(&s);
+	} else if (opt.interval) {
+		run_interval();
+	} else {
+		run_once();
+	}
+	if (fflush(stdout) || ferror(stdout))
+		die("stdout: %s", strerror(errno));
+	return 0;
+}

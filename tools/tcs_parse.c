@@ -1,0 +1,569 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * tcs_parse: strict parsers for /proc/net/tcp_closestat and
+ * /proc/net/tcp_closestat_stat, and for closestat's option values.
+ *
+ * The table file is a header of column names, "side port" first, then one
+ * row per (side, port).  Anything that is not exactly that is refused with
+ * the line number and the problem: a reader must never show a wrong table.
+ * Columns are found by name, and unknown columns appended by later
+ * versions of the module are kept.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "tcs_parse.h"
+
+const char *const tcs_side_names[TCS_SIDES] = {
+	[TCS_LOCAL]	= TCS_SIDE_LOCAL_NAME,
+	[TCS_REMOTE]	= TCS_SIDE_REMOTE_NAME,
+};
+
+const char *const tcs_counter_names[TCS_NR_COUNTERS] = TCS_COUNTER_NAMES;
+
+#define MAX_FIELDS	(TCS_MAX_COLS + 2)
+#define SHOW_LEN	24	/* bytes of a bad field quoted in a message */
+
+struct field {
+	const char *s;
+	size_t len;
+};
+
+__attribute__((format(printf, 3, 4)))
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+/* Quote a field for a message: at most SHOW_LEN bytes, then "...". */
+static const char *show(const struct field *f, char *buf, size_t buflen)
+{
+	if (f->len <= SHOW_LEN)
+		snprintf(buf, buflen, "%.*s", (int)f->len, f->s);
+	else
+		snprintf(buf, buflen, "%.*s...", SHOW_LEN, f->s);
+	return buf;
+}
+
+static bool field_is(const struct field *f, const char *s)
+{
+	return f->len == strlen(s) && !memcmp(f->s, s, f->len);
+}
+
+/* Unsigned decimal, no sign, no spaces.  0 ok, -1 not a number, -2 overflow. */
+static int parse_u64(const struct field *f, uint64_t *out)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	if (!f->len)
+		return -1;
+	for (i = 0; i < f->len; i++) {
+		unsigned int d = (unsigned char)f->s[i] - '0';
+
+		if (d > 9)
+			return -1;
+		if (v > (UINT64_MAX - d) / 10) {
+			/* keep scanning: "9999999999999999999999x" is not a number */
+			for (; i < f->len; i++)
+				if ((unsigned char)f->s[i] - '0' > 9)
+					return -1;
+			return -2;
+		}
+		v = v * 10 + d;
+	}
+	*out = v;
+	return 0;
+}
+
+/* A column or stat name: [a-z][a-z0-9_]*, at most TCS_MAX_NAME bytes. */
+static bool valid_name(const struct field *f)
+{
+	size_t i;
+
+	if (!f->len || f->len > TCS_MAX_NAME || f->s[0] < 'a' || f->s[0] > 'z')
+		return false;
+	for (i = 1; i < f->len; i++) {
+		char c = f->s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Cut the next line out of buf[*pos..len).  Returns 0 at end of input, 1
+ * with a line, -1 (err set) for a line that is unterminated or holds a
+ * byte other than printable ASCII, space or tab.
+ */
+static int next_line(const char *buf, size_t len, size_t *pos,
+		     unsigned long lineno, struct field *line,
+		     char *err, size_t errlen)
+{
+	size_t i;
+
+	if (*pos >= len)
+		return 0;
+	line->s = buf + *pos;
+	for (i = *pos; i < len && buf[i] != '\n'; i++) {
+		unsigned char c = buf[i];
+
+		if (c != '\t' && (c < 0x20 || c > 0x7e))
+			return fail(err, errlen, "line %lu: invalid byte 0x%02x",
+				    lineno, c);
+	}
+	if (i == len)
+		return fail(err, errlen,
+			    "line %lu: truncated (no newline at end of file)",
+			    lineno);
+	line->len = i - *pos;
+	*pos = i + 1;
+	return 1;
+}
+
+/* Split on runs of spaces and tabs; -1 if more than max fields. */
+static int split(const struct field *line, struct field *f, unsigned int max)
+{
+	const char *p = line->s, *end = line->s + line->len;
+	unsigned int n = 0;
+
+	for (;;) {
+		while (p < end && (*p == ' ' || *p == '\t'))
+			p++;
+		if (p == end)
+			return n;
+		if (n == max)
+			return -1;
+		f[n].s = p;
+		while (p < end && *p != ' ' && *p != '\t')
+			p++;
+		f[n].len = p - f[n].s;
+		n++;
+	}
+}
+
+int tcs_table_col(const struct tcs_table *t, const char *name)
+{
+	unsigned int c;
+
+	for (c = 0; c < t->ncols; c++)
+		if (!strcmp(t->cols[c], name))
+			return c;
+	return -1;
+}
+
+int tcs_table_counter_of(const struct tcs_table *t, unsigned int c)
+{
+	int k;
+
+	for (k = 0; k < TCS_NR_COUNTERS; k++)
+		if (t->counter_col[k] == (int)c)
+			return k;
+	return -1;
+}
+
+void tcs_table_free(struct tcs_table *t)
+{
+	free(t->rows);
+	free(t->vals);
+	t->rows = NULL;
+	t->vals = NULL;
+	t->nrows = t->cap = 0;
+}
+
+int tcs_table_add_row(struct tcs_table *t, unsigned int side,
+		      unsigned int port)
+{
+	if (t->nrows == t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 64;
+		struct tcs_row *rows;
+		uint64_t *vals;
+
+		rows = realloc(t->rows, cap * sizeof(*rows));
+		if (!rows)
+			return -1;
+		t->rows = rows;
+		vals = realloc(t->vals, cap * (t->ncols ? t->ncols : 1) *
+				       sizeof(*vals));
+		if (!vals)
+			return -1;
+		t->vals = vals;
+		t->cap = cap;
+	}
+	t->rows[t->nrows].side = side;
+	t->rows[t->nrows].port = port;
+	memset(tcs_vals(t, t->nrows), 0, t->ncols * sizeof(uint64_t));
+	t->nrows++;
+	return 0;
+}
+
+static int parse_header(const struct field *line, struct tcs_table *t,
+			char *err, size_t errlen)
+{
+	struct field f[MAX_FIELDS];
+	char q[SHOW_LEN + 4];
+	unsigned int c, k;
+	int n;
+
+	n = split(line, f, MAX_FIELDS);
+	if (n < 0)
+		return fail(err, errlen, "line 1: too many columns (at most %d)",
+			    TCS_MAX_COLS);
+	if (n < 2 || !field_is(&f[0], TCS_COL_SIDE) ||
+	    !field_is(&f[1], TCS_COL_PORT))
+		return fail(err, errlen,
+			    "line 1: header does not start with \""
+			    TCS_COL_SIDE " " TCS_COL_PORT "\"");
+	t->ncols = n - 2;
+	for (c = 0; c < t->ncols; c++) {
+		const struct field *name = &f[c + 2];
+
+		if (!valid_name(name))
+			return fail(err, errlen, "line 1: bad column name '%s'",
+				    show(name, q, sizeof(q)));
+		memcpy(t->cols[c], name->s, name->len);
+		t->cols[c][name->len] = '\0';
+		if (!strcmp(t->cols[c], TCS_COL_SIDE) ||
+		    !strcmp(t->cols[c], TCS_COL_PORT) ||
+		    tcs_table_col(t, t->cols[c]) != (int)c)
+			return fail(err, errlen, "line 1: duplicate column '%s'",
+				    t->cols[c]);
+	}
+	for (k = 0; k < TCS_NR_COUNTERS; k++) {
+		t->counter_col[k] = tcs_table_col(t, tcs_counter_names[k]);
+		if (t->counter_col[k] < 0 && k < TCS_NR_REQUIRED)
+			return fail(err, errlen, "line 1: missing column '%s'",
+				    tcs_counter_names[k]);
+	}
+	return 0;
+}
+
+static int parse_row(const struct field *line, unsigned long lineno,
+		     struct tcs_table *t, uint8_t *seen,
+		     char *err, size_t errlen)
+{
+	struct field f[MAX_FIELDS];
+	char q[SHOW_LEN + 4];
+	unsigned int side, c, bit;
+	uint64_t port, *v;
+	int n, r;
+
+	n = split(line, f, t->ncols + 2);
+	if (n == 0)
+		return fail(err, errlen, "line %lu: empty line", lineno);
+	if (n < 0)
+		return fail(err, errlen,
+			    "line %lu: too many fields (header has %u)",
+			    lineno, t->ncols + 2);
+	if ((unsigned int)n < t->ncols + 2)
+		return fail(err, errlen,
+			    "line %lu: short row: %d fields, header has %u",
+			    lineno, n, t->ncols + 2);
+
+	for (side = 0; side < TCS_SIDES; side++)
+		if (field_is(&f[0], tcs_side_names[side]))
+			break;
+	if (side == TCS_SIDES)
+		return fail(err, errlen,
+			    "line %lu: bad side '%s' (want " TCS_SIDE_LOCAL_NAME
+			    " or " TCS_SIDE_REMOTE_NAME ")",
+			    lineno, show(&f[0], q, sizeof(q)));
+
+	r = parse_u64(&f[1], &port);
+	if (r == -1)
+		return fail(err, errlen, "line %lu: port '%s' is not a number",
+			    lineno, show(&f[1], q, sizeof(q)));
+	if (r == -2 || port >= TCS_NR_PORTS)
+		return fail(err, errlen,
+			    "line %lu: port %s out of range (0-65535)",
+			    lineno, show(&f[1], q, sizeof(q)));
+
+	bit = side * TCS_NR_PORTS + port;
+	if (seen[bit >> 3] & (1u << (bit & 7)))
+		return fail(err, errlen, "line %lu: duplicate row %s %u",
+			    lineno, tcs_side_names[side], (unsigned int)port);
+	seen[bit >> 3] |= 1u << (bit & 7);
+
+	if (tcs_table_add_row(t, side, port))
+		return fail(err, errlen, "line %lu: out of memory", lineno);
+	v = tcs_vals(t, t->nrows - 1);
+	for (c = 0; c < t->ncols; c++) {
+		r = parse_u64(&f[c + 2], &v[c]);
+		if (r == -1)
+			return fail(err, errlen,
+				    "line %lu: %s '%s' is not a number",
+				    lineno, t->cols[c],
+				    show(&f[c + 2], q, sizeof(q)));
+		if (r == -2)
+			return fail(err, errlen,
+				    "line %lu: %s %s overflows 64 bits",
+				    lineno, t->cols[c],
+				    show(&f[c + 2], q, sizeof(q)));
+	}
+	return 0;
+}
+
+int tcs_parse_table(const char *buf, size_t len, struct tcs_table *t,
+		    char *err, size_t errlen)
+{
+	struct field line;
+	unsigned long lineno = 1;
+	uint8_t *seen;
+	size_t pos = 0;
+	int r;
+
+	memset(t, 0, sizeof(*t));
+	r = next_line(buf, len, &pos, lineno, &line, err, errlen);
+	if (r < 0)
+		return -1;
+	if (r == 0)
+		return fail(err, errlen, "empty file (no header line)");
+	if (parse_header(&line, t, err, errlen))
+		return -1;
+
+	/* one bit per (side, port): duplicates are an error */
+	seen = calloc(TCS_SIDES * TCS_NR_PORTS / 8, 1);
+	if (!seen)
+		return fail(err, errlen, "out of memory");
+	while ((r = next_line(buf, len, &pos, ++lineno, &line,
+			      err, errlen)) > 0) {
+		r = parse_row(&line, lineno, t, seen, err, errlen);
+		if (r)
+			break;
+	}
+	free(seen);
+	if (r) {
+		tcs_table_free(t);
+		return -1;
+	}
+	return 0;
+}
+
+void tcs_stat_free(struct tcs_stat *s)
+{
+	free(s->e);
+	s->e = NULL;
+	s->n = 0;
+}
+
+int tcs_parse_stat(const char *buf, size_t len, struct tcs_stat *s,
+		   char *err, size_t errlen)
+{
+	struct field line, f[3];
+	char q[SHOW_LEN + 4];
+	unsigned long lineno = 0;
+	size_t pos = 0, i;
+	int n, r;
+
+	memset(s, 0, sizeof(*s));
+	while ((r = next_line(buf, len, &pos, ++lineno, &line,
+			      err, errlen)) > 0) {
+		struct tcs_stat_entry *e;
+
+		n = split(&line, f, 2);
+		if (n == 0) {
+			r = fail(err, errlen, "line %lu: empty line", lineno);
+			break;
+		}
+		if (n != 2) {
+			r = fail(err, errlen,
+				 "line %lu: want \"name value\"", lineno);
+			break;
+		}
+		if (!valid_name(&f[0])) {
+			r = fail(err, errlen, "line %lu: bad name '%s'",
+				 lineno, show(&f[0], q, sizeof(q)));
+			break;
+		}
+		if (s->n == TCS_MAX_STATS) {
+			r = fail(err, errlen, "line %lu: too many lines (at most %d)",
+				 lineno, TCS_MAX_STATS);
+			break;
+		}
+		if (!s->e) {
+			s->e = calloc(TCS_MAX_STATS, sizeof(*s->e));
+			if (!s->e) {
+				r = fail(err, errlen, "out of memory");
+				break;
+			}
+		}
+		e = &s->e[s->n];
+		memcpy(e->name, f[0].s, f[0].len);
+		e->name[f[0].len] = '\0';
+		for (i = 0; i < s->n; i++)
+			if (!strcmp(s->e[i].name, e->name))
+				break;
+		if (i < s->n) {
+			r = fail(err, errlen, "line %lu: duplicate name '%s'",
+				 lineno, e->name);
+			break;
+		}
+		r = parse_u64(&f[1], &e->value);
+		if (r) {
+			r = fail(err, errlen, r == -1 ?
+				 "line %lu: %s '%s' is not a number" :
+				 "line %lu: %s %s overflows 64 bits",
+				 lineno, e->name, show(&f[1], q, sizeof(q)));
+			break;
+		}
+		s->n++;
+	}
+	if (r < 0) {
+		tcs_stat_free(s);
+		return -1;
+	}
+	if (!s->n)
+		return fail(err, errlen, "empty file");
+	return 0;
+}
+
+/*
+ * Quote len bytes of an option value for a message: at most 40, bytes
+ * other than printable ASCII shown as '?', so the message stays one line.
+ */
+static const char *quote(const char *s, size_t len, char *buf, size_t buflen)
+{
+	size_t i, n = len > 40 ? 40 : len;
+
+	if (n >= buflen)
+		n = buflen - 1;
+	for (i = 0; i < n; i++)
+		buf[i] = s[i] >= 0x20 && s[i] <= 0x7e ? s[i] : '?';
+	buf[n] = '\0';
+	return buf;
+}
+
+/* A port 1-65535 at *p, advancing *p past its digits; -1 if none. */
+static long port_at(const char **p)
+{
+	long v = 0;
+	int n = 0;
+
+	while (**p >= '0' && **p <= '9') {
+		if (v < 100000)
+			v = v * 10 + (**p - '0');
+		(*p)++;
+		n++;
+	}
+	if (!n || v < 1 || v > 65535)
+		return -1;
+	return v;
+}
+
+int tcs_parse_ports(const char *s, uint8_t *map, char *err, size_t errlen)
+{
+	const char *p = s;
+	char q[48];
+
+	for (;;) {
+		const char *start = p, *end;
+		long lo, hi;
+
+		lo = port_at(&p);
+		hi = lo;
+		if (lo > 0 && *p == '-') {
+			p++;
+			hi = port_at(&p);
+		}
+		if (lo < 0 || hi < 0 || hi < lo || (*p && *p != ',')) {
+			end = strchr(start, ',');
+			if (!end)
+				end = start + strlen(start);
+			return fail(err, errlen,
+				    "invalid port '%s' (want 1-65535 or a range A-B)",
+				    quote(start, end - start, q, sizeof(q)));
+		}
+		for (; lo <= hi; lo++)
+			map[lo >> 3] |= 1u << (lo & 7);
+		if (!*p)
+			return 0;
+		p++;
+	}
+}
+
+int tcs_parse_states(const char *s, unsigned int *mask, char *err,
+		     size_t errlen)
+{
+	const char *p = s;
+
+	for (;;) {
+		size_t len = strcspn(p, ","), i;
+		char name[TCS_MAX_NAME + 1], q[48];
+		int k = -1;
+
+		if (len <= TCS_MAX_NAME) {
+			for (i = 0; i < len; i++)
+				name[i] = p[i] == '-' ? '_' :
+					  (p[i] >= 'A' && p[i] <= 'Z') ?
+					  p[i] - 'A' + 'a' : p[i];
+			name[len] = '\0';
+			if (!strcmp(name, "all")) {
+				*mask |= (1u << TCS_NR_COUNTERS) - 1;
+				k = TCS_NR_COUNTERS;
+			}
+			for (i = 0; k < 0 && i < TCS_NR_COUNTERS; i++)
+				if (!strcmp(name, tcs_counter_names[i]))
+					k = i;
+		}
+		if (k < 0) {
+			char want[TCS_NR_COUNTERS * (TCS_MAX_NAME + 2)] = "";
+
+			for (i = 0; i < TCS_NR_COUNTERS; i++) {
+				strcat(want, tcs_counter_names[i]);
+				strcat(want, ", ");
+			}
+			return fail(err, errlen,
+				    "unknown state '%s' (want %sall)",
+				    quote(p, len, q, sizeof(q)), want);
+		}
+		if (k < TCS_NR_COUNTERS)
+			*mask |= 1u << k;
+		if (!p[len])
+			return 0;
+		p += len + 1;
+	}
+}
+
+int tcs_parse_interval(const char *s, double *sec, char *err, size_t errlen)
+{
+	char *end, q[48];
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	/* decimal only: no hex, inf or nan, no leading space or sign */
+	if (end == s || *end || errno || !(s[0] >= '0' && s[0] <= '9') ||
+	    strpbrk(s, "xXpP") || !isfinite(v) || v < 0.001 || v > 86400)
+		return fail(err, errlen,
+			    "invalid interval '%s' (want seconds, 0.001-86400)",
+			    quote(s, strlen(s), q, sizeof(q)));
+	*sec = v;
+	return 0;
+}
+
+int tcs_parse_count(const char *s, unsigned long *n, char *err, size_t errlen)
+{
+	struct field f = { s, strlen(s) };
+	char q[48];
+	uint64_t v;
+
+	if (parse_u64(&f, &v) || v == 0 || v > (unsigned long)-1)
+		return fail(err, errlen,
+			    "invalid count '%s' (want a positive integer)",
+			    quote(s, strlen(s), q, sizeof(q)));
+	*n = v;
+	return 0;
+}

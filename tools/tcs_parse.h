@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * tcs_parse: parsers for the text files of tcp_closestat and for
+ * closestat's command-line values.  No I/O, no global state: each
+ * function takes a buffer and either fills its result or returns -1 with
+ * a one-line message in err ("line 3: short row: ...").
+ */
+#ifndef TCS_PARSE_H
+#define TCS_PARSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <linux/tcp_closestat.h>
+
+#define TCS_MAX_COLS	64	/* value columns after "side port" */
+#define TCS_MAX_NAME	64	/* bytes of a column or stat name */
+#define TCS_MAX_STATS	1024	/* lines of the stat file */
+#define TCS_NR_PORTS	65536
+#define TCS_ERR_LEN	320
+
+enum tcs_side_idx {
+	TCS_LOCAL,
+	TCS_REMOTE,
+	TCS_SIDES
+};
+
+/*
+ * The columns every version of the module has: the first ones of
+ * TCS_COUNTER_NAMES.  Later ones may be absent (counter_col[] is -1).
+ */
+#define TCS_NR_REQUIRED	(TCS_FIN_WAIT2 + 1)
+
+extern const char *const tcs_side_names[TCS_SIDES];
+extern const char *const tcs_counter_names[TCS_NR_COUNTERS];
+
+struct tcs_row {
+	uint8_t side;		/* TCS_LOCAL or TCS_REMOTE */
+	uint16_t port;
+};
+
+/* /proc/net/tcp_closestat */
+struct tcs_table {
+	unsigned int ncols;			/* value columns */
+	char cols[TCS_MAX_COLS][TCS_MAX_NAME + 1];
+	int counter_col[TCS_NR_COUNTERS];	/* column of each known name, or -1 */
+	size_t nrows;
+	size_t cap;
+	struct tcs_row *rows;
+	uint64_t *vals;				/* nrows * ncols, row-major */
+};
+
+static inline uint64_t *tcs_vals(const struct tcs_table *t, size_t row)
+{
+	return t->vals + row * t->ncols;
+}
+
+/* /proc/net/tcp_closestat_stat */
+struct tcs_stat_entry {
+	char name[TCS_MAX_NAME + 1];
+	uint64_t value;
+};
+
+struct tcs_stat {
+	size_t n;
+	struct tcs_stat_entry *e;
+};
+
+/* Parse a whole file; on success the caller frees with tcs_table_free(). */
+int tcs_parse_table(const char *buf, size_t len, struct tcs_table *t,
+		    char *err, size_t errlen);
+void tcs_table_free(struct tcs_table *t);
+/* Append a row (zero values); -1 on allocation failure. */
+int tcs_table_add_row(struct tcs_table *t, unsigned int side,
+		      unsigned int port);
+/* Column index of name, or -1. */
+int tcs_table_col(const struct tcs_table *t, const char *name);
+/* Which known counter (enum tcs_counter) column c is, or -1. */
+int tcs_table_counter_of(const struct tcs_table *t, unsigned int c);
+
+int tcs_parse_stat(const char *buf, size_t len, struct tcs_stat *s,
+		   char *err, size_t errlen);
+void tcs_stat_free(struct tcs_stat *s);
+
+/*
+ * "80", "80,443", "8000-8100,9000": set one bit per port in map
+ * (TCS_NR_PORTS bits).  Ports are 1-65535.
+ */
+int tcs_parse_ports(const char *s, uint8_t *map, char *err, size_t errlen);
+
+/*
+ * "time_wait,close-wait", case-insensitive, '-' for '_', "all": set bit
+ * (1 << enum tcs_counter) in *mask for each.
+ */
+int tcs_parse_states(const char *s, unsigned int *mask, char *err,
+		     size_t errlen);
+
+/* A positive decimal number of seconds ("1", "0.5"), at most a day. */
+int tcs_parse_interval(const char *s, double *sec, char *err, size_t errlen);
+
+/* A positive integer that fits unsigned long. */
+int tcs_parse_count(const char *s, unsigned long *n, char *err, size_t errlen);
+
+static inline bool tcs_port_isset(const uint8_t *map, unsigned int port)
+{
+	return map[port >> 3] & (1u << (port & 7));
+}
+
+#endif /* TCS_PARSE_H */

@@ -1,0 +1,363 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Unit tests of tcs_parse: good files parse to the right values, every
+ * kind of damaged file is refused with its exact message.  Prints one
+ * line per failure and ends with "parse: N passed, N failed".
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tcs_parse.h"
+
+static int passed, failed;
+
+__attribute__((format(printf, 2, 3)))
+static void check(int ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ok) {
+		passed++;
+		return;
+	}
+	failed++;
+	printf("FAIL: ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+}
+
+#define HDR "side port time_wait close_wait fin_wait2\n"
+
+/* A table that must parse; returns it for further checks. */
+static int table_ok(const char *what, const char *text, struct tcs_table *t)
+{
+	char err[TCS_ERR_LEN] = "";
+	int r = tcs_parse_table(text, strlen(text), t, err, sizeof(err));
+
+	check(r == 0, "%s: refused: %s", what, err);
+	return r;
+}
+
+static void table_bad_len(const char *what, const char *text, size_t len,
+			  const char *want)
+{
+	char err[TCS_ERR_LEN] = "";
+	struct tcs_table t;
+	int r = tcs_parse_table(text, len, &t, err, sizeof(err));
+
+	check(r == -1 && !strcmp(err, want),
+	      "%s: want error \"%s\", got %d \"%s\"", what, want, r, err);
+	if (r == 0)
+		tcs_table_free(&t);
+}
+
+static void table_bad(const char *what, const char *text, const char *want)
+{
+	table_bad_len(what, text, strlen(text), want);
+}
+
+static void stat_bad(const char *what, const char *text, const char *want)
+{
+	char err[TCS_ERR_LEN] = "";
+	struct tcs_stat s;
+	int r = tcs_parse_stat(text, strlen(text), &s, err, sizeof(err));
+
+	check(r == -1 && !strcmp(err, want),
+	      "%s: want error \"%s\", got %d \"%s\"", what, want, r, err);
+	if (r == 0)
+		tcs_stat_free(&s);
+}
+
+static void test_good_tables(void)
+{
+	struct tcs_table t;
+
+	if (!table_ok("contract example",
+		      HDR "local 8080 200 0 200\nlocal 41234 0 1 0\n"
+		      "remote 8080 0 200 0\n", &t)) {
+		check(t.ncols == 3, "example: ncols %u", t.ncols);
+		check(t.nrows == 3, "example: nrows %zu", t.nrows);
+		check(t.rows[0].side == TCS_LOCAL && t.rows[0].port == 8080,
+		      "example: row 0 key");
+		check(tcs_vals(&t, 0)[0] == 200 && tcs_vals(&t, 0)[1] == 0 &&
+		      tcs_vals(&t, 0)[2] == 200, "example: row 0 values");
+		check(t.rows[2].side == TCS_REMOTE && tcs_vals(&t, 2)[1] == 200,
+		      "example: row 2");
+		check(t.counter_col[TCS_TIME_WAIT] == 0 &&
+		      t.counter_col[TCS_FIN_WAIT2] == 2, "example: counter_col");
+		tcs_table_free(&t);
+	}
+
+	if (!table_ok("header only", HDR, &t)) {
+		check(t.nrows == 0, "header only: nrows %zu", t.nrows);
+		tcs_table_free(&t);
+	}
+
+	/* columns are found by name, unknown ones are kept */
+	if (!table_ok("reordered and extra columns",
+		      "side port fin_wait2 future_col time_wait close_wait\n"
+		      "remote 443 1 77 2 3\n", &t)) {
+		check(t.ncols == 4, "extra: ncols %u", t.ncols);
+		check(t.counter_col[TCS_TIME_WAIT] == 2 &&
+		      t.counter_col[TCS_CLOSE_WAIT] == 3 &&
+		      t.counter_col[TCS_FIN_WAIT2] == 0, "extra: counter_col");
+		check(tcs_table_col(&t, "future_col") == 1 &&
+		      tcs_vals(&t, 0)[1] == 77, "extra: future_col kept");
+		check(tcs_table_counter_of(&t, 1) == -1, "extra: unknown kind");
+		tcs_table_free(&t);
+	}
+
+	if (!table_ok("u64 max and port bounds",
+		      HDR "local 0 18446744073709551615 0 0\n"
+		      "local 65535 0 0 1\n", &t)) {
+		check(tcs_vals(&t, 0)[0] == UINT64_MAX, "u64 max value");
+		check(t.rows[1].port == 65535, "port 65535");
+		tcs_table_free(&t);
+	}
+
+	if (!table_ok("tabs and repeated spaces",
+		      "side  port\ttime_wait close_wait fin_wait2 \n"
+		      "local\t80  1 2 3\n", &t)) {
+		check(tcs_vals(&t, 0)[2] == 3, "tabs: value");
+		tcs_table_free(&t);
+	}
+
+	/* every (side, port) at once: the largest legal file */
+	{
+		size_t cap = 2 * 65536 * 32 + 100, len;
+		char *buf = malloc(cap);
+		unsigned int side, port;
+
+		len = sprintf(buf, HDR);
+		for (side = 0; side < 2; side++)
+			for (port = 0; port < 65536; port++)
+				len += sprintf(buf + len, "%s %u %u 1 2\n",
+					       side ? "remote" : "local", port,
+					       port);
+		if (!table_ok("all 131072 rows", buf, &t)) {
+			check(t.nrows == 131072, "all rows: nrows %zu", t.nrows);
+			check(tcs_vals(&t, 131071)[0] == 65535, "all rows: last");
+			tcs_table_free(&t);
+		}
+		free(buf);
+	}
+}
+
+static void test_bad_tables(void)
+{
+	char big[200];
+
+	table_bad("empty", "", "empty file (no header line)");
+	table_bad("blank header", "\n",
+		  "line 1: header does not start with \"side port\"");
+	table_bad("wrong first column", "port side time_wait close_wait fin_wait2\n",
+		  "line 1: header does not start with \"side port\"");
+	table_bad("no port column", "side time_wait close_wait fin_wait2\n",
+		  "line 1: header does not start with \"side port\"");
+	table_bad("missing counter", "side port time_wait close_wait\n",
+		  "line 1: missing column 'fin_wait2'");
+	table_bad("bad column name", "side port time_wait Close_wait fin_wait2\n",
+		  "line 1: bad column name 'Close_wait'");
+	table_bad("duplicate column",
+		  "side port time_wait close_wait fin_wait2 time_wait\n",
+		  "line 1: duplicate column 'time_wait'");
+	table_bad("port as value column",
+		  "side port time_wait close_wait fin_wait2 port\n",
+		  "line 1: duplicate column 'port'");
+	table_bad("header not terminated", "side port time_wait close_wait fin_wait2",
+		  "line 1: truncated (no newline at end of file)");
+	table_bad("truncated row", HDR "local 8080 200 0 20",
+		  "line 2: truncated (no newline at end of file)");
+	table_bad("short row", HDR "local 8080 200 0\n",
+		  "line 2: short row: 4 fields, header has 5");
+	table_bad("long row", HDR "local 8080 200 0 1 9\n",
+		  "line 2: too many fields (header has 5)");
+	table_bad("empty line", HDR "local 8080 200 0 1\n\nremote 1 1 1 1\n",
+		  "line 3: empty line");
+	table_bad("bad side", HDR "lokal 8080 1 2 3\n",
+		  "line 2: bad side 'lokal' (want local or remote)");
+	table_bad("side case", HDR "LOCAL 8080 1 2 3\n",
+		  "line 2: bad side 'LOCAL' (want local or remote)");
+	table_bad("port not a number", HDR "local 80a 1 2 3\n",
+		  "line 2: port '80a' is not a number");
+	table_bad("negative port", HDR "local -1 1 2 3\n",
+		  "line 2: port '-1' is not a number");
+	table_bad("port 65536", HDR "local 65536 1 2 3\n",
+		  "line 2: port 65536 out of range (0-65535)");
+	table_bad("huge port", HDR "local 99999999999999999999999 1 2 3\n",
+		  "line 2: port 99999999999999999999999 out of range (0-65535)");
+	table_bad("value not a number", HDR "local 80 1 x 3\n",
+		  "line 2: close_wait 'x' is not a number");
+	table_bad("signed value", HDR "local 80 +1 2 3\n",
+		  "line 2: time_wait '+1' is not a number");
+	table_bad("hex value", HDR "local 80 0x10 2 3\n",
+		  "line 2: time_wait '0x10' is not a number");
+	table_bad("u64 overflow", HDR "local 80 18446744073709551616 2 3\n",
+		  "line 2: time_wait 18446744073709551616 overflows 64 bits");
+	table_bad("overflow then garbage", HDR "local 80 99999999999999999999x 2 3\n",
+		  "line 2: time_wait '99999999999999999999x' is not a number");
+	table_bad("duplicate row", HDR "local 80 1 2 3\nremote 80 1 1 1\n"
+		  "local 80 0 0 1\n", "line 4: duplicate row local 80");
+	table_bad("CR line end", HDR "local 80 1 2 3\r\n",
+		  "line 2: invalid byte 0x0d");
+	table_bad_len("NUL byte", HDR "local 80 1\0 2 3\n", sizeof(HDR) + 15,
+		      "line 2: invalid byte 0x00");
+	table_bad("high byte", HDR "local 80 1 2 \xff\n",
+		  "line 2: invalid byte 0xff");
+
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	{
+		char text[400];
+
+		snprintf(text, sizeof(text), HDR "local 80 1 2 %s\n", big);
+		table_bad("long field is cut in the message", text,
+			  "line 2: fin_wait2 'xxxxxxxxxxxxxxxxxxxxxxxx...' is not a number");
+	}
+	{
+		char text[2000] = "side port time_wait close_wait fin_wait2";
+		int i;
+
+		for (i = 0; i < TCS_MAX_COLS; i++)
+			sprintf(text + strlen(text), " c%d", i);
+		strcat(text, "\n");
+		table_bad("too many columns", text,
+			  "line 1: too many columns (at most 64)");
+	}
+}
+
+static void test_stat(void)
+{
+	const char *good = "missed_tcp_set_state 0\nmissed_inet_twsk_hashdance 3\n"
+			   "alloc_failed 0\nports 3\nmemory_bytes 1234\n";
+	char err[TCS_ERR_LEN] = "";
+	struct tcs_stat s;
+
+	if (!tcs_parse_stat(good, strlen(good), &s, err, sizeof(err))) {
+		check(s.n == 5, "stat: n %zu", s.n);
+		check(!strcmp(s.e[1].name, "missed_inet_twsk_hashdance") &&
+		      s.e[1].value == 3, "stat: entry 1");
+		check(!strcmp(s.e[4].name, "memory_bytes") && s.e[4].value == 1234,
+		      "stat: entry 4");
+		tcs_stat_free(&s);
+		passed++;
+	} else {
+		check(0, "stat: refused: %s", err);
+	}
+	stat_bad("stat empty", "", "empty file");
+	stat_bad("stat one field", "ports\n", "line 1: want \"name value\"");
+	stat_bad("stat three fields", "ports 1 2\n", "line 1: want \"name value\"");
+	stat_bad("stat negative", "ports -1\n", "line 1: ports '-1' is not a number");
+	stat_bad("stat overflow", "ports 18446744073709551616\n",
+		 "line 1: ports 18446744073709551616 overflows 64 bits");
+	stat_bad("stat bad name", "Ports 1\n", "line 1: bad name 'Ports'");
+	stat_bad("stat duplicate", "ports 1\nalloc_failed 0\nports 2\n",
+		 "line 3: duplicate name 'ports'");
+	stat_bad("stat truncated", "ports 1\nalloc_failed 0",
+		 "line 2: truncated (no newline at end of file)");
+	stat_bad("stat empty line", "ports 1\n\n", "line 2: empty line");
+}
+
+static void ports_case(const char *s, const char *want_err,
+		       unsigned int lo, unsigned int hi)
+{
+	static uint8_t map[TCS_NR_PORTS / 8];
+	char err[TCS_ERR_LEN] = "";
+	unsigned int p, n = 0;
+	int r;
+
+	memset(map, 0, sizeof(map));
+	r = tcs_parse_ports(s, map, err, sizeof(err));
+	if (want_err) {
+		check(r == -1 && !strcmp(err, want_err),
+		      "ports '%s': want \"%s\", got %d \"%s\"", s, want_err, r, err);
+		return;
+	}
+	check(r == 0, "ports '%s': refused: %s", s, err);
+	for (p = 0; p < TCS_NR_PORTS; p++)
+		n += tcs_port_isset(map, p);
+	if (lo)
+		check(tcs_port_isset(map, lo) && tcs_port_isset(map, hi) &&
+		      !tcs_port_isset(map, lo - 1) &&
+		      (hi == 65535 || !tcs_port_isset(map, hi + 1)),
+		      "ports '%s': bounds %u-%u", s, lo, hi);
+	else
+		check(n > 0, "ports '%s': nothing set", s);
+}
+
+static void test_options(void)
+{
+	char err[TCS_ERR_LEN];
+	unsigned int mask = 0;
+	unsigned long n;
+	double d;
+
+	ports_case("8080", NULL, 8080, 8080);
+	ports_case("1", NULL, 1, 1);
+	ports_case("65535", NULL, 65535, 65535);
+	ports_case("8000-8100", NULL, 8000, 8100);
+	ports_case("1-65535", NULL, 1, 65535);
+	ports_case("80,443,8000-8001", NULL, 0, 0);
+	ports_case("0", "invalid port '0' (want 1-65535 or a range A-B)", 0, 0);
+	ports_case("65536", "invalid port '65536' (want 1-65535 or a range A-B)", 0, 0);
+	ports_case("99999999999", "invalid port '99999999999' (want 1-65535 or a range A-B)", 0, 0);
+	ports_case("http", "invalid port 'http' (want 1-65535 or a range A-B)", 0, 0);
+	ports_case("", "invalid port '' (want 1-65535 or a range A-B)", 0, 0);
+	ports_case("80,", "invalid port '' (want 1-65535 or a range A-B)", 0, 0);
+	ports_case("80,x,90", "invalid port 'x' (want 1-65535 or a range A-B)", 0, 0);
+	ports_case("9000-8000", "invalid port '9000-8000' (want 1-65535 or a range A-B)", 0, 0);
+	ports_case("1-65536", "invalid port '1-65536' (want 1-65535 or a range A-B)", 0, 0);
+	ports_case("-5", "invalid port '-5' (want 1-65535 or a range A-B)", 0, 0);
+	ports_case("5-", "invalid port '5-' (want 1-65535 or a range A-B)", 0, 0);
+	ports_case("+80", "invalid port '+80' (want 1-65535 or a range A-B)", 0, 0);
+	ports_case(" 80", "invalid port ' 80' (want 1-65535 or a range A-B)", 0, 0);
+
+	check(!tcs_parse_states("time_wait", &mask, err, sizeof(err)) &&
+	      mask == 1u << TCS_TIME_WAIT, "state time_wait");
+	mask = 0;
+	check(!tcs_parse_states("CLOSE-WAIT,fin_wait2", &mask, err, sizeof(err)) &&
+	      mask == (1u << TCS_CLOSE_WAIT | 1u << TCS_FIN_WAIT2),
+	      "state CLOSE-WAIT,fin_wait2");
+	mask = 0;
+	check(!tcs_parse_states("all", &mask, err, sizeof(err)) &&
+	      mask == (1u << TCS_NR_COUNTERS) - 1, "state all");
+	check(tcs_parse_states("established", &mask, err, sizeof(err)) == -1 &&
+	      !strncmp(err, "unknown state 'established' (want time_wait, ", 44),
+	      "state established: %s", err);
+	check(tcs_parse_states("time_wait,", &mask, err, sizeof(err)) == -1 &&
+	      !strncmp(err, "unknown state '' (want ", 23), "state trailing comma");
+
+	check(!tcs_parse_interval("0.5", &d, err, sizeof(err)) && d == 0.5,
+	      "interval 0.5");
+	check(!tcs_parse_interval("2", &d, err, sizeof(err)) && d == 2,
+	      "interval 2");
+	check(tcs_parse_interval("0", &d, err, sizeof(err)) == -1 &&
+	      !strcmp(err, "invalid interval '0' (want seconds, 0.001-86400)"),
+	      "interval 0: %s", err);
+	check(tcs_parse_interval("-1", &d, err, sizeof(err)) == -1, "interval -1");
+	check(tcs_parse_interval("1s", &d, err, sizeof(err)) == -1, "interval 1s");
+	check(tcs_parse_interval("nan", &d, err, sizeof(err)) == -1, "interval nan");
+	check(tcs_parse_interval("0x1p1", &d, err, sizeof(err)) == -1, "interval hex");
+	check(tcs_parse_interval("", &d, err, sizeof(err)) == -1, "interval empty");
+
+	check(!tcs_parse_count("3", &n, err, sizeof(err)) && n == 3, "count 3");
+	check(tcs_parse_count("0", &n, err, sizeof(err)) == -1 &&
+	      !strcmp(err, "invalid count '0' (want a positive integer)"),
+	      "count 0: %s", err);
+	check(tcs_parse_count("-2", &n, err, sizeof(err)) == -1, "count -2");
+	check(tcs_parse_count("1.5", &n, err, sizeof(err)) == -1, "count 1.5");
+}
+
+int main(void)
+{
+	test_good_tables();
+	test_bad_tables();
+	test_stat();
+	test_options();
+	printf("parse: %d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
