@@ -1,0 +1,617 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# closestat, the reader, against the module after real workloads: its
+# table, JSON and Prometheus output equal /proc/net/tcp_closestat; the
+# filters, -N, -i/-c, --reset (as root and as nobody), and every error path
+# with its exact message and exit status.  Expected numbers come from the
+# workloads churn drives, never from the tool.
+#
+#   namespace A (lo)                        namespace B (lo)
+#     churn -o server -p 20001 x50            churn -o server -p 20005 x20
+#     churn -o client -p 20002 x30            --reset, as nobody then root
+#     churn -o server -p 20003 x40 while closestat -i runs
+#
+#   root namespace: closestat -N A, closestat -N B --reset
+#
+# Server closes first (-o server): its end (local port 20001) goes through
+# FIN_WAIT2 into TIME_WAIT, the client (remote port 20001) into CLOSE_WAIT.
+# Client closes first (-o client): the other way round.
+
+set -u
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
+REPO=${HERE%/selftests}
+# shellcheck source=selftests/lib.sh
+. "$HERE/lib.sh"
+
+TOOLS=${TCS_TOOLS:-$REPO/tools}
+CS=$TOOLS/closestat
+CHURN=$TOOLS/churn
+PY=/usr/bin/python3
+PROC=/proc/net/tcp_closestat
+PROC_STAT=/proc/net/tcp_closestat_stat
+PROC_CTL=/proc/net/tcp_closestat_ctl
+CNT="time_wait,close_wait,fin_wait2"	# the entry counters
+NOBODY="setpriv --reuid=65534 --regid=65534 --clear-groups"
+TMP=
+
+cleanup() {
+	cleanup_ns
+	[ -n "$TMP" ] && rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+ktap_header
+require_cmd ip setpriv "$PY"
+[ -x "$CS" ] && [ -x "$CHURN" ] || ktap_skip_all "build tools/closestat and tools/churn first"
+[ -r "$PROC" ] || ktap_skip_all "$PROC missing: module not loaded"
+TMP=$(mktemp -d /tmp/closestat_tool.XXXXXX)
+setup_ns A B || ktap_bail_out "cannot create network namespaces"
+
+in_a() { ip netns exec "$A" "$@"; }
+in_b() { ip netns exec "$B" "$@"; }
+
+# Collapse runs of blanks, so tables compare by content.
+norm() { awk '{ $1 = $1; print }'; }
+
+fails=0
+# expect WHAT GOT WANT: one check inside a test; says why on mismatch.
+expect() {
+	[ "$2" = "$3" ] && return 0
+	ktap_diag "$1: got:"
+	printf '%s\n' "$2" | sed 's/^/#   | /'
+	ktap_diag "$1: want:"
+	printf '%s\n' "$3" | sed 's/^/#   | /'
+	fails=$((fails + 1))
+	return 1
+}
+
+# run CMD...: stdout in $out, stderr in $err, status in $rc.
+run() {
+	"$@" >"$TMP/out" 2>"$TMP/err"
+	rc=$?
+	out=$(cat "$TMP/out")
+	err=$(cat "$TMP/err")
+}
+
+# expect_fail WHAT RC MESSAGE CMD...: exit status RC, nothing on stdout,
+# MESSAGE as the first line of stderr.
+expect_fail() {
+	local what=$1 want_rc=$2 msg=$3
+	shift 3
+
+	run "$@"
+	expect "$what: exit status" "$rc" "$want_rc"
+	expect "$what: stdout" "$out" ""
+	expect "$what: message" "$(printf '%s\n' "$err" | head -n 1)" "$msg"
+}
+
+# stable CMD...: run a comparison of the tool with /proc (in namespace A);
+# retry while /proc itself changed under it (a gauge moving as a
+# TIME_WAIT socket expires), so that only a real difference fails.
+stable() {
+	local i
+
+	for i in 1 2 3 4 5; do
+		in_a cat "$PROC" >"$TMP/before"
+		fails=0
+		"$@" && [ "$fails" -eq 0 ] && return 0
+		in_a cat "$PROC" >"$TMP/after"
+		cmp -s "$TMP/before" "$TMP/after" && return 1
+		ktap_diag "$PROC changed during the comparison, again"
+	done
+	return 1
+}
+
+# done_test: the result of a test function from its expect()s.
+finish() {
+	[ "$fails" -eq 0 ]
+}
+
+# ---- the workloads --------------------------------------------------------
+
+workload() {
+	in_a "$CHURN" -q -n 50 -o server -p 20001 &&
+	in_a "$CHURN" -q -n 30 -o client -p 20002 &&
+	in_b "$CHURN" -q -n 20 -o server -p 20005
+}
+
+# ---- tests ------------------------------------------------------------------
+
+test_table_equals_proc() {
+	in_a "$CS" -n >"$TMP/tool" || return 1
+	expect "header" "$(head -n 1 "$TMP/tool" | norm)" \
+		"$(in_a head -n 1 "$PROC")"
+	expect "rows" "$(tail -n +2 "$TMP/tool" | norm | sort)" \
+		"$(in_a tail -n +2 "$PROC" | sort)"
+	finish
+}
+
+test_expected_counts() {
+	fails=0
+	# busiest first: local 20001 (50 + 50) before remote 20001 (50)
+	expect "port 20001, server closes" \
+		"$(in_a "$CS" -n -H -p 20001 -s "$CNT" | norm)" \
+		"local 20001 50 0 50
+remote 20001 0 50 0"
+	expect "port 20002, client closes" \
+		"$(in_a "$CS" -n -H -p 20002 -s "$CNT" | norm)" \
+		"remote 20002 30 0 30
+local 20002 0 30 0"
+	finish
+}
+
+test_json_equals_proc() {
+	in_a "$CS" -j >"$TMP/json" || return 1
+	in_a cat "$PROC" >"$TMP/proc"
+	"$PY" - "$TMP/json" "$TMP/proc" <<'EOF'
+import json, sys
+text = open(sys.argv[1]).read()
+assert text.count("\n") == 1 and text.endswith("\n"), "not one line"
+doc = json.loads(text)
+lines = open(sys.argv[2]).read().splitlines()
+hdr = lines[0].split()
+rows = {(f[0], int(f[1])): f for f in (l.split() for l in lines[1:])}
+assert doc["version"] == 1, doc["version"]
+assert set(doc) == {"version", "ports"}, sorted(doc)
+assert len(doc["ports"]) == len(rows), (len(doc["ports"]), len(rows))
+for p in doc["ports"]:
+    f = rows.pop((p["side"], p["port"]))
+    assert list(p) == hdr, (list(p), hdr)
+    for i, col in enumerate(hdr[2:], 2):
+        assert type(p[col]) is int and p[col] == int(f[i]), (p, f)
+assert not rows
+EOF
+}
+
+test_json_expected() {
+	local want='{"version": 1, "ports": [{"side": "local", "port": 20001, "time_wait": 50}]}'
+
+	fails=0
+	expect "-j -l -p 20001 -s time_wait" \
+		"$(in_a "$CS" -j -l -p 20001 -s time_wait)" "$want"
+	finish
+}
+
+test_prom_equals_proc() {
+	in_a "$CS" --prom >"$TMP/prom" || return 1
+	in_a cat "$PROC" >"$TMP/proc"
+	in_a cat "$PROC_STAT" >"$TMP/stat"
+	"$PY" - "$TMP/prom" "$TMP/proc" "$TMP/stat" <<'EOF'
+import re, sys
+prom = open(sys.argv[1]).read().splitlines()
+lines = open(sys.argv[2]).read().splitlines()
+stat = dict(l.split() for l in open(sys.argv[3]).read().splitlines())
+hdr = lines[0].split()
+samples, types, helps = {}, {}, set()
+for l in prom:
+    m = re.fullmatch(r"# (HELP|TYPE) (\w+) (.+)", l)
+    if m:
+        if m[1] == "HELP":
+            helps.add(m[2])
+        else:
+            assert m[2] in helps, "TYPE before HELP: " + l
+            assert m[3] in ("counter", "gauge", "untyped"), l
+            types[m[2]] = m[3]
+        continue
+    m = re.fullmatch(r'(\w+)(\{[^}]*\})? (\d+)', l)
+    assert m, "bad line: " + l
+    assert m[1] in types, "sample before its TYPE: " + l
+    if types[m[1]] == "counter":
+        assert m[1].endswith("_total"), l
+    key = m[1] + (m[2] or "")
+    assert key not in samples, "duplicate: " + l
+    samples[key] = int(m[3])
+n = 0
+for l in lines[1:]:
+    f = l.split()
+    for i, col in enumerate(hdr[2:], 2):
+        lab = '{side="%s",port="%s"}' % (f[0], f[1])
+        got = [samples[k] for k in ("tcp_closestat_%s_total%s" % (col, lab),
+               "tcp_closestat_%s%s" % (col, lab)) if k in samples]
+        assert got == [int(f[i])], (col, lab, got, f[i])
+        n += 1
+assert n == sum(1 for k in samples if 'side="' in k), "extra samples"
+assert types["tcp_closestat_time_wait_total"] == "counter"
+for name, val in stat.items():
+    if name.startswith("missed_"):
+        key = 'tcp_closestat_missed_total{probe="%s"}' % name[7:]
+        assert samples[key] == int(val), (key, val)
+    else:
+        got = [samples[k] for k in ("tcp_closestat_%s_total" % name,
+               "tcp_closestat_%s" % name) if k in samples]
+        assert got == [int(val)], (name, got, val)
+EOF
+}
+
+test_prom_expected() {
+	fails=0
+	expect "--prom -p 20001 samples" \
+		"$(in_a "$CS" --prom -p 20001 -s "$CNT" | grep 'side=')" \
+		'tcp_closestat_time_wait_total{side="local",port="20001"} 50
+tcp_closestat_time_wait_total{side="remote",port="20001"} 0
+tcp_closestat_close_wait_total{side="local",port="20001"} 0
+tcp_closestat_close_wait_total{side="remote",port="20001"} 50
+tcp_closestat_fin_wait2_total{side="local",port="20001"} 50
+tcp_closestat_fin_wait2_total{side="remote",port="20001"} 0'
+	expect "--prom HELP/TYPE" \
+		"$(in_a "$CS" --prom -s time_wait | grep -E '^# (HELP|TYPE) tcp_closestat_time_wait_total ')" \
+		'# HELP tcp_closestat_time_wait_total TCP sockets that entered TIME_WAIT, per side and port.
+# TYPE tcp_closestat_time_wait_total counter'
+	finish
+}
+
+test_stat() {
+	fails=0
+	expect "-S equals $PROC_STAT" "$(in_a "$CS" -S | norm)" \
+		"$(in_a cat "$PROC_STAT")"
+	in_a "$CS" -S -j >"$TMP/sj" || return 1
+	in_a cat "$PROC_STAT" >"$TMP/stat"
+	"$PY" - "$TMP/sj" "$TMP/stat" <<'EOF' || fails=$((fails + 1))
+import json, sys
+doc = json.load(open(sys.argv[1]))
+stat = [l.split() for l in open(sys.argv[2]).read().splitlines()]
+assert doc["version"] == 1
+assert list(doc["stat"].items()) == [(n, int(v)) for n, v in stat], doc
+EOF
+	finish
+}
+
+test_filters() {
+	fails=0
+	expect "-p 20001,20002 (busiest first)" \
+		"$(in_a "$CS" -n -H -p 20001,20002 -s "$CNT" | norm)" \
+		"local 20001 50 0 50
+remote 20002 30 0 30
+remote 20001 0 50 0
+local 20002 0 30 0"
+	expect "-p 20001-20002 -l" \
+		"$(in_a "$CS" -n -H -l -p 20001-20002 -s "$CNT" | norm)" \
+		"local 20001 50 0 50
+local 20002 0 30 0"
+	expect "-p 20001-20002 -r" \
+		"$(in_a "$CS" -n -H -r -p 20001-20002 -s "$CNT" | norm)" \
+		"remote 20002 30 0 30
+remote 20001 0 50 0"
+	expect "-l -r is both sides" \
+		"$(in_a "$CS" -n -H -l -r -p 20001 -s "$CNT" | norm)" \
+		"local 20001 50 0 50
+remote 20001 0 50 0"
+	expect "-s close_wait (with header)" \
+		"$(in_a "$CS" -n -p 20001-20002 -s close_wait | norm)" \
+		"side port close_wait
+remote 20001 50
+local 20002 30"
+	expect "-s CLOSE-WAIT,time_wait: /proc column order" \
+		"$(in_a "$CS" -n -H -p 20002 -s CLOSE-WAIT,time_wait | norm)" \
+		"local 20002 0 30
+remote 20002 30 0"
+	expect "-z -s close_wait: zero rows too" \
+		"$(in_a "$CS" -n -H -z -p 20001-20002 -s close_wait | norm)" \
+		"remote 20001 50
+local 20002 30
+local 20001 0
+remote 20002 0"
+	expect "-z -p an unused port" \
+		"$(in_a "$CS" -n -H -z -p 20009 -s "$CNT" | norm)" \
+		"local 20009 0 0 0
+remote 20009 0 0 0"
+	expect "-p an unused port" "$(in_a "$CS" -n -H -p 20009)" ""
+	expect "-H drops only the header" \
+		"$(in_a "$CS" -n -p 20001 | tail -n +2 | norm)" \
+		"$(in_a "$CS" -n -H -p 20001 | norm)"
+	finish
+}
+
+# Without -n, ports known to /etc/services are shown by name (as ss does).
+test_service_names() {
+	local dir=$TMP/fake-names
+
+	grep -qE '^http-alt[[:space:]]+8080/tcp' /etc/services 2>/dev/null ||
+		{ ktap_diag "no http-alt 8080/tcp in /etc/services"; return 0; }
+	mkdir -p "$dir"
+	printf 'side port time_wait close_wait fin_wait2\nlocal 8080 1 2 3\n' \
+		>"$dir/tcp_closestat"
+	fails=0
+	expect "name" "$(TCS_PROC_DIR=$dir "$CS" -H | norm)" "local http-alt 1 2 3"
+	expect "-n" "$(TCS_PROC_DIR=$dir "$CS" -H -n | norm)" "local 8080 1 2 3"
+	finish
+}
+
+test_netns_option() {
+	fails=0
+	expect "-N A" "$("$CS" -N "$A" -n -H -p 20001 -s "$CNT" | norm)" \
+		"local 20001 50 0 50
+remote 20001 0 50 0"
+	expect "-N B" "$("$CS" -N "$B" -n -H -l -p 20005 -s time_wait | norm)" \
+		"local 20005 20"
+	expect "root namespace has none of it" \
+		"$("$CS" -n -H -p 20001-20005)" ""
+	expect_fail "-N nosuch" 1 \
+		'closestat: cannot open network namespace "tcs-nosuch": /run/netns/tcs-nosuch: No such file or directory' \
+		"$CS" -N tcs-nosuch
+	expect_fail "-N ../x" 2 "closestat: invalid network namespace name '../x'" \
+		"$CS" -N ../x
+	finish
+}
+
+test_interval_lines() {
+	fails=0
+	# piped: plain lines, one block per interval, no screen control
+	in_a "$CS" -i 0.3 -c 3 -n -H -l -p 20001 -s time_wait >"$TMP/i1" || return 1
+	expect "-i 0.3 -c 3 -H: 3 lines" "$(norm <"$TMP/i1")" \
+		"local 20001 0.0
+local 20001 0.0
+local 20001 0.0"
+	in_a "$CS" -i 0.2 -c 2 -n -p 20001 -s "$CNT" >"$TMP/i2" || return 1
+	expect "-i 0.2 -c 2: 2 x (header + 2 rows)" "$(norm <"$TMP/i2")" \
+		"side port time_wait/s close_wait/s fin_wait2/s
+local 20001 0.0 0.0 0.0
+remote 20001 0.0 0.0 0.0
+side port time_wait/s close_wait/s fin_wait2/s
+local 20001 0.0 0.0 0.0
+remote 20001 0.0 0.0 0.0"
+	expect "no escape sequences when piped" \
+		"$(grep -c $'\033' "$TMP/i2")" 0
+	in_a "$CS" -i 0.2 -c 3 -j >"$TMP/i3" || return 1
+	"$PY" - "$TMP/i3" <<'EOF' || fails=$((fails + 1))
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+assert len(lines) == 3, len(lines)
+for l in lines:
+    d = json.loads(l)
+    assert d["version"] == 1 and 0.15 < d["interval"] < 5, d
+    assert d["ports"], d
+    for p in d["ports"]:
+        assert set(p["rate"]) >= {"time_wait", "close_wait", "fin_wait2"}, p
+        assert all(p["rate"][c] == 0 for c in ("time_wait", "close_wait", "fin_wait2")), p
+EOF
+	# on a terminal: the screen is cleared and redrawn
+	if command -v script >/dev/null; then
+		in_a script -qec "$CS -i 0.2 -c 2 -n -p 20001" /dev/null >"$TMP/i4"
+		expect "redraw on a terminal" "$(grep -c $'\033\\[H\033\\[2J' "$TMP/i4")" 2
+	fi
+	finish
+}
+
+# churn runs inside one interval: the rate is what it did, per second.
+test_interval_rate() {
+	local pid
+
+	in_a "$CS" -i 4 -c 1 -j -l -p 20003 -s time_wait -z >"$TMP/rate" &
+	pid=$!
+	sleep 1
+	in_a "$CHURN" -q -n 40 -o server -p 20003 || { wait $pid; return 1; }
+	wait $pid || return 1
+	"$PY" - "$TMP/rate" <<'EOF'
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+assert len(lines) == 1, lines
+d = json.loads(lines[0])
+assert 3.9 < d["interval"] < 6, d
+p, = d["ports"]
+assert (p["side"], p["port"], p["time_wait"]) == ("local", 20003, 40), p
+assert abs(p["rate"]["time_wait"] * d["interval"] - 40) < 0.05, (p, d["interval"])
+EOF
+}
+
+test_reset() {
+	local msg
+
+	fails=0
+	expect "B before" "$(in_b "$CS" -n -H -p 20005 -s "$CNT" | norm)" \
+		"local 20005 20 0 20
+remote 20005 0 20 0"
+
+	# garbage is refused with EINVAL and changes nothing
+	in_b "$PY" - "$PROC_CTL" <<'EOF' || fails=$((fails + 1))
+import errno, os, sys
+for junk in (b"garbage", b"resetx", b"reset now", b"\n", b"RESET"):
+    fd = os.open(sys.argv[1], os.O_WRONLY)
+    try:
+        os.write(fd, junk)
+    except OSError as e:
+        assert e.errno == errno.EINVAL, (junk, e)
+    else:
+        raise SystemExit("accepted %r" % junk)
+    finally:
+        os.close(fd)
+EOF
+	expect "B after garbage" "$(in_b "$CS" -n -H -p 20005 -s "$CNT" | norm)" \
+		"local 20005 20 0 20
+remote 20005 0 20 0"
+
+	# an unprivileged user is refused
+	msg="closestat: $PROC_CTL: Operation not permitted (resetting needs CAP_NET_ADMIN in the network namespace)"
+	expect_fail "--reset as nobody" 1 "$msg" in_b $NOBODY "$CS" --reset
+	expect "B after nobody" "$(in_b "$CS" -n -H -p 20005 -s "$CNT" | norm)" \
+		"local 20005 20 0 20
+remote 20005 0 20 0"
+
+	# root, through -N from the root namespace
+	run "$CS" -N "$B" --reset
+	expect "--reset as root: status" "$rc" 0
+	expect "--reset as root: output" "$out$err" ""
+	expect "B after reset" "$(in_b "$CS" -n -H -s "$CNT")" ""
+	expect "B JSON after reset" "$(in_b "$CS" -j -s "$CNT")" \
+		'{"version": 1, "ports": []}'
+	expect "A untouched" "$(in_a "$CS" -n -H -l -p 20001 -s time_wait | norm)" \
+		"local 20001 50"
+	finish
+}
+
+# Damaged or missing files (TCS_PROC_DIR points the tool at them): one
+# line naming the file, the line and the problem, exit 1, never a table.
+test_bad_files() {
+	local d=$TMP/fake hdr="side port time_wait close_wait fin_wait2" mode
+	local -a cases=(
+		""						"empty file (no header line)"
+		"side port\\n"					"line 1: missing column 'time_wait'"
+		"bogus header\\n"				'line 1: header does not start with "side port"'
+		"$hdr extra extra\\n"				"line 1: duplicate column 'extra'"
+		"$hdr\\nlocal 8080 1 2\\n"			"line 2: short row: 4 fields, header has 5"
+		"$hdr\\nlocal 8080 1 2 3 4\\n"			"line 2: too many fields (header has 5)"
+		"$hdr\\nlocal 8080 1 x 3\\n"			"line 2: close_wait 'x' is not a number"
+		"$hdr\\nlocal 8080 1 -2 3\\n"			"line 2: close_wait '-2' is not a number"
+		"$hdr\\nlocal 8080 18446744073709551616 0 0\\n"	"line 2: time_wait 18446744073709551616 overflows 64 bits"
+		"$hdr\\nmiddle 8080 1 2 3\\n"			"line 2: bad side 'middle' (want local or remote)"
+		"$hdr\\nlocal 65536 1 2 3\\n"			"line 2: port 65536 out of range (0-65535)"
+		"$hdr\\nlocal http 1 2 3\\n"			"line 2: port 'http' is not a number"
+		"$hdr\\nlocal 80 1 2 3\\nlocal 80 1 2 3\\n"	"line 3: duplicate row local 80"
+		"$hdr\\nlocal 80 1 2 3\\n\\nlocal 81 1 2 3\\n"	"line 3: empty line"
+		"$hdr\\nlocal 80 1 2 3"				"line 2: truncated (no newline at end of file)"
+		"$hdr\\nlocal 80 1 2 3\\r\\n"			"line 2: invalid byte 0x0d"
+	)
+	local i
+
+	fails=0
+	mkdir -p "$d"
+	printf 'ports 1\n' >"$d/tcp_closestat_stat"
+	for ((i = 0; i < ${#cases[@]}; i += 2)); do
+		printf "${cases[i]}" >"$d/tcp_closestat"
+		for mode in "" -j --prom; do
+			expect_fail "file $((i / 2)) ${mode:-table}" 1 \
+				"closestat: $d/tcp_closestat: ${cases[i + 1]}" \
+				env TCS_PROC_DIR="$d" "$CS" $mode
+		done
+	done
+
+	printf '%s\nlocal 80 1 2 3\n' "$hdr" >"$d/tcp_closestat"
+	printf 'ports x\n' >"$d/tcp_closestat_stat"
+	expect_fail "stat file, -S" 1 \
+		"closestat: $d/tcp_closestat_stat: line 1: ports 'x' is not a number" \
+		env TCS_PROC_DIR="$d" "$CS" -S
+	expect_fail "stat file, --prom" 1 \
+		"closestat: $d/tcp_closestat_stat: line 1: ports 'x' is not a number" \
+		env TCS_PROC_DIR="$d" "$CS" --prom
+
+	expect_fail "no such directory" 1 \
+		"closestat: $TMP/none/tcp_closestat: No such file or directory (is the tcp_closestat module loaded?)" \
+		env TCS_PROC_DIR="$TMP/none" "$CS"
+	expect_fail "no ctl file" 1 \
+		"closestat: $TMP/none/tcp_closestat_ctl: No such file or directory (is the tcp_closestat module loaded?)" \
+		env TCS_PROC_DIR="$TMP/none" "$CS" --reset
+	mkdir -p "$TMP/isdir/tcp_closestat"
+	expect_fail "unreadable (a directory)" 1 \
+		"closestat: $TMP/isdir/tcp_closestat: Is a directory" \
+		env TCS_PROC_DIR="$TMP/isdir" "$CS"
+	finish
+}
+
+# Columns a later module appends are carried through to every output.
+test_unknown_columns() {
+	local d=$TMP/future
+
+	mkdir -p "$d"
+	printf 'side port time_wait close_wait fin_wait2 future_col\nlocal 8080 1 2 3 4\nremote 443 0 0 0 9\n' \
+		>"$d/tcp_closestat"
+	printf 'ports 2\nfuture_stat 7\n' >"$d/tcp_closestat_stat"
+	fails=0
+	expect "table" "$(TCS_PROC_DIR=$d "$CS" -n | norm)" \
+		"side port time_wait close_wait fin_wait2 future_col
+local 8080 1 2 3 4
+remote 443 0 0 0 9"
+	expect "json" "$(TCS_PROC_DIR=$d "$CS" -j)" \
+		'{"version": 1, "ports": [{"side": "local", "port": 8080, "time_wait": 1, "close_wait": 2, "fin_wait2": 3, "future_col": 4}, {"side": "remote", "port": 443, "time_wait": 0, "close_wait": 0, "fin_wait2": 0, "future_col": 9}]}'
+	expect "prom" "$(TCS_PROC_DIR=$d "$CS" --prom | grep future)" \
+		'# HELP tcp_closestat_future_col Column future_col of /proc/net/tcp_closestat.
+# TYPE tcp_closestat_future_col untyped
+tcp_closestat_future_col{side="local",port="8080"} 4
+tcp_closestat_future_col{side="remote",port="443"} 9
+# HELP tcp_closestat_future_stat Line future_stat of /proc/net/tcp_closestat_stat.
+# TYPE tcp_closestat_future_stat untyped
+tcp_closestat_future_stat 7'
+	finish
+}
+
+test_usage_errors() {
+	local states
+
+	fails=0
+	states=$(head -n 1 "$PROC" | cut -d ' ' -f 3- | sed 's/ /, /g')
+	expect_fail "-p 0" 2 "closestat: invalid port '0' (want 1-65535 or a range A-B)" \
+		"$CS" -p 0
+	expect_fail "-p 65536" 2 "closestat: invalid port '65536' (want 1-65535 or a range A-B)" \
+		"$CS" -p 65536
+	expect_fail "-p http" 2 "closestat: invalid port 'http' (want 1-65535 or a range A-B)" \
+		"$CS" -p http
+	expect_fail "-p 80,x" 2 "closestat: invalid port 'x' (want 1-65535 or a range A-B)" \
+		"$CS" -p 80,x
+	expect_fail "-p 9000-8000" 2 "closestat: invalid port '9000-8000' (want 1-65535 or a range A-B)" \
+		"$CS" -p 9000-8000
+	expect_fail "-s established" 2 "closestat: unknown state 'established' (want $states, all)" \
+		"$CS" -s established
+	expect_fail "-i 0" 2 "closestat: invalid interval '0' (want seconds, 0.001-86400)" \
+		"$CS" -i 0
+	expect_fail "-i 1s" 2 "closestat: invalid interval '1s' (want seconds, 0.001-86400)" \
+		"$CS" -i 1s
+	expect_fail "-c 0" 2 "closestat: invalid count '0' (want a positive integer)" \
+		"$CS" -i 1 -c 0
+	expect_fail "-c without -i" 2 "closestat: -c needs -i" "$CS" -c 3
+	expect_fail "--prom -j" 2 "closestat: --prom cannot be combined with -j, -i or -S" \
+		"$CS" --prom -j
+	expect_fail "--reset -j" 2 "closestat: --reset cannot be combined with output options" \
+		"$CS" --reset -j
+	expect_fail "extra argument" 2 "closestat: unexpected argument 'foo'" "$CS" foo
+	run "$CS" -x
+	expect "-x: status" "$rc" 2
+	expect "-x: usage on stderr" "$(printf '%s\n' "$err" | grep -c '^Usage: closestat')" 1
+	run "$CS" -h
+	expect "-h: status" "$rc" 0
+	expect "-h: usage on stderr" "$(printf '%s\n' "$err" | head -n 1)" \
+		"Usage: closestat [OPTIONS]"
+	finish
+}
+
+# The real thing: with the module unloaded the tool says so.  Reloads it.
+test_module_not_loaded() {
+	[ -n "${TCS_KO:-}" ] && [ -r "$TCS_KO" ] ||
+		{ ktap_diag "TCS_KO not set"; return 0; }
+	fails=0
+	cleanup_ns			# a namespace's files go with the module
+	rmmod tcp_closestat || return 1
+	expect_fail "table" 1 \
+		"closestat: $PROC: No such file or directory (is the tcp_closestat module loaded?)" \
+		"$CS"
+	expect_fail "--reset" 1 \
+		"closestat: $PROC_CTL: No such file or directory (is the tcp_closestat module loaded?)" \
+		"$CS" --reset
+	insmod "$TCS_KO" || { ktap_diag "insmod $TCS_KO failed"; return 1; }
+	expect "loaded again" "$("$CS" -j -p 1)" '{"version": 1, "ports": []}'
+	finish
+}
+
+TESTS="
+test_table_equals_proc
+test_expected_counts
+test_json_equals_proc
+test_json_expected
+test_prom_equals_proc
+test_prom_expected
+test_stat
+test_filters
+test_service_names
+test_netns_option
+test_interval_lines
+test_interval_rate
+test_reset
+test_bad_files
+test_unknown_columns
+test_usage_errors
+test_module_not_loaded
+"
+
+set -- $TESTS
+ktap_plan $#
+workload || ktap_bail_out "churn failed"
+for t in $TESTS; do
+	case $t in
+	test_table_equals_proc|test_json_equals_proc|test_prom_equals_proc|test_stat)
+		ktap_result "${t#test_}" stable "$t" ;;
+	*)
+		fails=0
+		ktap_result "${t#test_}" "$t" ;;
+	esac
+done
+ktap_finish
