@@ -28,6 +28,7 @@ static void __net_exit tcs_net_pre_exit(struct net *net)
 static void __net_exit tcs_net_exit(struct net *net)
 {
 	tcs_proc_exit(net);
+	tcs_track_purge(tcs_net(net));
 	tcs_table_free(tcs_net(net));
 }
 
@@ -43,9 +44,12 @@ static int __init tcs_init(void)
 {
 	int err;
 
-	err = register_pernet_subsys(&tcs_net_ops);
+	err = tcs_track_init();
 	if (err)
 		return err;
+	err = register_pernet_subsys(&tcs_net_ops);
+	if (err)
+		goto err_track;
 	err = tcs_probes_register();
 	if (err)
 		goto err_pernet;
@@ -53,6 +57,8 @@ static int __init tcs_init(void)
 
 err_pernet:
 	unregister_pernet_subsys(&tcs_net_ops);
+err_track:
+	tcs_track_exit();
 	return err;
 }
 
@@ -60,6 +66,7 @@ static void __exit tcs_exit(void)
 {
 	tcs_probes_unregister();
 	unregister_pernet_subsys(&tcs_net_ops);
+	tcs_track_exit();
 }
 
 module_init(tcs_init);

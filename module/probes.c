@@ -1,18 +1,31 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The probes.  Which kernel function each state entry goes through:
+ * The probes.  Which kernel function each event goes through:
  *
  *   CLOSE_WAIT  tcp_set_state(sk, TCP_CLOSE_WAIT), from tcp_fin().
  *   FIN_WAIT2   tcp_set_state(sk, TCP_FIN_WAIT2).  __tcp_close() also calls
  *               it for a socket already in FIN_WAIT2: not a transition.
- *   TIME_WAIT   never through tcp_set_state().  A timewait socket is made
- *               by tcp_time_wait(), which may fail (tcp_max_tw_buckets,
- *               memory) and then only bumps TCPTimeWaitOverflow; it exists
- *               once it is hashed, by TCS_TW_HASHDANCE_SYMBOL.  It counts
- *               if it is hashed in the TIME_WAIT substate, or later, when a
- *               FIN_WAIT2-substate timewait socket gets the peer's FIN and
- *               tcp_timewait_state_process() switches it to TIME_WAIT with
- *               a plain store and returns TCP_TW_ACK.
+ *   leaving     tcp_set_state() from CLOSE_WAIT or FIN_WAIT2, or the full
+ *               socket being replaced by a timewait socket.
+ *   TIME_WAIT   never through tcp_set_state().  tcp_time_wait() makes a
+ *               timewait socket; it exists once TCS_TW_HASHDANCE_SYMBOL
+ *               hashes it.  It counts if hashed in the TIME_WAIT substate,
+ *               or when a FIN_WAIT2-substate timewait socket gets the
+ *               peer's FIN: tcp_timewait_state_process() switches it with a
+ *               plain store and returns TCP_TW_ACK.
+ *   overflow    tcp_time_wait() could not allocate the timewait socket
+ *               (tcp_max_tw_buckets, memory): it calls
+ *               tcp_set_state(sk, TCP_CLOSE) without hashing one first.
+ *   TIME_WAIT   ends in inet_twsk_kill(), exactly once per hashed timewait
+ *   ends        socket: from tw_timer_handler() when it expires; after
+ *               tcp_timewait_state_process() returned TCP_TW_SYN (a new
+ *               SYN takes the 4-tuple) or tcp_twsk_unique() returned 1 (a
+ *               connect() reuses it), both of which kill it right away on
+ *               the same CPU; or otherwise (RST, ss -K, namespace exit).
+ *
+ * The per-CPU pointers below carry "what is this CPU in the middle of"
+ * from one probe to the next; each pair of probes runs on one CPU with
+ * softirqs off in between, so nothing else can run there meanwhile.
  *
  * All entry points start with __fentry__, so these kprobes run on ftrace.
  * A hit that arrives while another kprobe runs on the same CPU is dropped
@@ -21,6 +34,7 @@
  */
 
 #include <linux/kprobes.h>
+#include <linux/net.h>
 #include <linux/ptrace.h>
 #include <net/inet_timewait_sock.h>
 #include <net/sock.h>
@@ -30,9 +44,63 @@
 #include "compat.h"
 #include "tcp_closestat.h"
 
+static DEFINE_PER_CPU(const struct sock *, tcs_tw_pending);
+static DEFINE_PER_CPU(const struct inet_timewait_sock *, tcs_tw_expiring);
+static DEFINE_PER_CPU(const struct inet_timewait_sock *, tcs_tw_reusing);
+
 static void *tcs_arg(struct pt_regs *regs, unsigned int n)
 {
 	return (void *)regs_get_kernel_argument(regs, n);
+}
+
+static int tcs_tcp_state(int state)
+{
+	switch (state) {
+	case TCP_CLOSE_WAIT:
+		return TCS_ST_CLOSE_WAIT;
+	case TCP_FIN_WAIT2:
+		return TCS_ST_FIN_WAIT2;
+	default:
+		return -1;
+	}
+}
+
+/* Count @slot for both ports of @skc; returns the namespace, if counting. */
+static struct tcs_net *tcs_count(const struct sock_common *skc,
+				 struct tcs_ports *ports, enum tcs_slot slot)
+{
+	struct tcs_net *tn;
+
+	tn = tcs_lookup(read_pnet(&skc->skc_net), skc->skc_num,
+			ntohs(skc->skc_dport), ports);
+	if (tn)
+		tcs_inc(ports, slot);
+	return tn;
+}
+
+/* A timewait socket entered TIME_WAIT. */
+static void tcs_tw_enter(const struct inet_timewait_sock *tw, bool tracked)
+{
+	struct tcs_ports ports;
+	struct tcs_net *tn;
+
+	tn = tcs_count(&tw->__tw_common, &ports, TCS_S_ENTER + TCS_ST_TIME_WAIT);
+	if (tn && !tracked)
+		tcs_track_enter(tn, &ports, &tw->__tw_common, 0,
+				TCS_ST_TIME_WAIT);
+}
+
+/*
+ * The inode of @sk's file.  TCP changes state under the socket lock, and
+ * the file cannot be released before __tcp_close() has that lock.
+ */
+static unsigned long tcs_sock_ino(const struct sock *sk)
+{
+	const struct socket *sock = READ_ONCE(sk->sk_socket);
+
+	if (sock_flag(sk, SOCK_DEAD) || !sock)
+		return 0;
+	return SOCK_INODE((struct socket *)sock)->i_ino;
 }
 
 /* tcp_set_state(struct sock *sk, int state) */
@@ -40,18 +108,37 @@ static int tcs_set_state_pre(struct kprobe *p, struct pt_regs *regs)
 {
 	struct sock *sk = tcs_arg(regs, 0);
 	int state = (int)regs_get_kernel_argument(regs, 1);
-	enum tcs_counter c;
+	int old = READ_ONCE(sk->sk_state);
+	int enter = tcs_tcp_state(state);
+	struct tcs_ports ports;
+	struct tcs_net *tn;
 
-	if (state == TCP_CLOSE_WAIT)
-		c = TCS_CLOSE_WAIT;
-	else if (state == TCP_FIN_WAIT2)
-		c = TCS_FIN_WAIT2;
-	else
+	if ((enter < 0 && tcs_tcp_state(old) < 0 && state != TCP_CLOSE) ||
+	    state == old || sk->sk_protocol != IPPROTO_TCP)
 		return 0;
-	if (READ_ONCE(sk->sk_state) == state ||
-	    sk->sk_protocol != IPPROTO_TCP)
-		return 0;
-	tcs_count(sock_net(sk), sk->sk_num, ntohs(sk->sk_dport), c);
+
+	if (tcs_tcp_state(old) >= 0)
+		tcs_track_exit_sk(sk);
+
+	if (unlikely(state == TCP_CLOSE &&
+		     this_cpu_read(tcs_tw_pending) == sk)) {
+		this_cpu_write(tcs_tw_pending, NULL);
+		tcs_count(&sk->__sk_common, &ports, TCS_S_TW_OVERFLOW);
+	}
+
+	if (enter >= 0) {
+		tn = tcs_count(&sk->__sk_common, &ports, TCS_S_ENTER + enter);
+		if (tn)
+			tcs_track_enter(tn, &ports, &sk->__sk_common,
+					tcs_sock_ino(sk), enter);
+	}
+	return 0;
+}
+
+/* tcp_time_wait(struct sock *sk, int state, int timeo) */
+static int tcs_time_wait_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	this_cpu_write(tcs_tw_pending, tcs_arg(regs, 0));
 	return 0;
 }
 
@@ -62,42 +149,94 @@ static int tcs_hashdance_pre(struct kprobe *p, struct pt_regs *regs)
 {
 	struct inet_timewait_sock *tw = tcs_arg(regs, 0);
 	struct sock *sk = tcs_arg(regs, 1);
+	bool time_wait = tw->tw_substate == TCP_TIME_WAIT;
 
-	if (tw->tw_substate != TCP_TIME_WAIT ||
-	    sk->sk_protocol != IPPROTO_TCP)
+	this_cpu_write(tcs_tw_pending, NULL);
+	if (sk->sk_protocol != IPPROTO_TCP)
 		return 0;
-	tcs_count(twsk_net(tw), tw->tw_num, ntohs(tw->tw_dport),
-		  TCS_TIME_WAIT);
+	tcs_track_hashdance(sk, tw, time_wait ? TCS_ST_TIME_WAIT :
+						TCS_ST_FIN_WAIT2);
+	if (time_wait)
+		tcs_tw_enter(tw, false);
 	return 0;
 }
 
 /*
- * tcp_timewait_state_process(struct inet_timewait_sock *tw, ...): arm the
- * return probe only for a FIN_WAIT2-substate socket.  On TCP_TW_ACK the
- * caller still holds its reference, so tw is valid on return; a switch to
- * TIME_WAIT happened in this call iff the substate is now TIME_WAIT.
+ * tcp_timewait_state_process(struct inet_timewait_sock *tw, ...).  On
+ * TCP_TW_ACK and TCP_TW_SYN the caller still holds its reference, so tw is
+ * valid on return.  A switch to TIME_WAIT happened in this call iff the
+ * substate went from FIN_WAIT2 to TIME_WAIT.
  */
+struct tcs_tw_process {
+	struct inet_timewait_sock *tw;
+	u8 substate;
+};
+
 static int tcs_tw_process_entry(struct kretprobe_instance *ri,
 				struct pt_regs *regs)
 {
-	struct inet_timewait_sock *tw = tcs_arg(regs, 0);
+	struct tcs_tw_process *d = (struct tcs_tw_process *)ri->data;
 
-	if (READ_ONCE(tw->tw_substate) != TCP_FIN_WAIT2)
-		return 1;
-	*(struct inet_timewait_sock **)ri->data = tw;
+	d->tw = tcs_arg(regs, 0);
+	d->substate = READ_ONCE(d->tw->tw_substate);
 	return 0;
 }
 
 static int tcs_tw_process_ret(struct kretprobe_instance *ri,
 			      struct pt_regs *regs)
 {
-	struct inet_timewait_sock *tw = *(struct inet_timewait_sock **)ri->data;
+	struct tcs_tw_process *d = (struct tcs_tw_process *)ri->data;
+	unsigned long ret = regs_return_value(regs);
 
-	if (regs_return_value(regs) != TCP_TW_ACK ||
-	    READ_ONCE(tw->tw_substate) != TCP_TIME_WAIT)
-		return 0;
-	tcs_count(twsk_net(tw), tw->tw_num, ntohs(tw->tw_dport),
-		  TCS_TIME_WAIT);
+	if (ret == TCP_TW_SYN) {
+		this_cpu_write(tcs_tw_reusing, d->tw);
+	} else if (ret == TCP_TW_ACK && d->substate == TCP_FIN_WAIT2 &&
+		   READ_ONCE(d->tw->tw_substate) == TCP_TIME_WAIT) {
+		tcs_tw_enter(d->tw, tcs_track_tw_switch(d->tw));
+	}
+	return 0;
+}
+
+/* tcp_twsk_unique(struct sock *sk, struct sock *sktw, void *twp) */
+static int tcs_twsk_unique_entry(struct kretprobe_instance *ri,
+				 struct pt_regs *regs)
+{
+	*(void **)ri->data = tcs_arg(regs, 1);
+	return 0;
+}
+
+static int tcs_twsk_unique_ret(struct kretprobe_instance *ri,
+			       struct pt_regs *regs)
+{
+	if (regs_return_value(regs) == 1)
+		this_cpu_write(tcs_tw_reusing, *(void **)ri->data);
+	return 0;
+}
+
+/* tw_timer_handler(struct timer_list *t) */
+static int tcs_tw_timer_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	struct timer_list *t = tcs_arg(regs, 0);
+
+	this_cpu_write(tcs_tw_expiring,
+		       container_of(t, struct inet_timewait_sock, tw_timer));
+	return 0;
+}
+
+/* inet_twsk_kill(struct inet_timewait_sock *tw) */
+static int tcs_tw_kill_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	struct inet_timewait_sock *tw = tcs_arg(regs, 0);
+	enum tcs_slot fate = TCS_S_TW_KILLED;
+
+	if (this_cpu_read(tcs_tw_expiring) == tw) {
+		this_cpu_write(tcs_tw_expiring, NULL);
+		fate = TCS_S_TW_EXPIRED;
+	} else if (this_cpu_read(tcs_tw_reusing) == tw) {
+		this_cpu_write(tcs_tw_reusing, NULL);
+		fate = TCS_S_TW_REUSED;
+	}
+	tcs_track_tw_kill(tw, fate);
 	return 0;
 }
 
@@ -106,21 +245,51 @@ static struct kprobe tcs_set_state_kp = {
 	.pre_handler	= tcs_set_state_pre,
 };
 
+static struct kprobe tcs_time_wait_kp = {
+	.symbol_name	= "tcp_time_wait",
+	.pre_handler	= tcs_time_wait_pre,
+};
+
 static struct kprobe tcs_hashdance_kp = {
 	.symbol_name	= TCS_TW_HASHDANCE_SYMBOL,
 	.pre_handler	= tcs_hashdance_pre,
+};
+
+static struct kprobe tcs_tw_timer_kp = {
+	.symbol_name	= "tw_timer_handler",
+	.pre_handler	= tcs_tw_timer_pre,
+};
+
+static struct kprobe tcs_tw_kill_kp = {
+	.symbol_name	= "inet_twsk_kill",
+	.pre_handler	= tcs_tw_kill_pre,
 };
 
 static struct kretprobe tcs_tw_process_rp = {
 	.kp.symbol_name	= "tcp_timewait_state_process",
 	.entry_handler	= tcs_tw_process_entry,
 	.handler	= tcs_tw_process_ret,
-	.data_size	= sizeof(struct inet_timewait_sock *),
+	.data_size	= sizeof(struct tcs_tw_process),
+};
+
+static struct kretprobe tcs_twsk_unique_rp = {
+	.kp.symbol_name	= "tcp_twsk_unique",
+	.entry_handler	= tcs_twsk_unique_entry,
+	.handler	= tcs_twsk_unique_ret,
+	.data_size	= sizeof(void *),
 };
 
 static struct kprobe *tcs_kprobes[] = {
 	&tcs_set_state_kp,
+	&tcs_time_wait_kp,
 	&tcs_hashdance_kp,
+	&tcs_tw_timer_kp,
+	&tcs_tw_kill_kp,
+};
+
+static struct kretprobe *tcs_kretprobes[] = {
+	&tcs_tw_process_rp,
+	&tcs_twsk_unique_rp,
 };
 
 int tcs_probes_register(void)
@@ -129,14 +298,12 @@ int tcs_probes_register(void)
 
 	err = register_kprobes(tcs_kprobes, ARRAY_SIZE(tcs_kprobes));
 	if (err) {
-		pr_err("cannot register kprobes on tcp_set_state and %s: %d\n",
-		       TCS_TW_HASHDANCE_SYMBOL, err);
+		pr_err("cannot register the kprobes: %d\n", err);
 		return err;
 	}
-	err = register_kretprobe(&tcs_tw_process_rp);
+	err = register_kretprobes(tcs_kretprobes, ARRAY_SIZE(tcs_kretprobes));
 	if (err) {
-		pr_err("cannot register kretprobe on %s: %d\n",
-		       tcs_tw_process_rp.kp.symbol_name, err);
+		pr_err("cannot register the kretprobes: %d\n", err);
 		unregister_kprobes(tcs_kprobes, ARRAY_SIZE(tcs_kprobes));
 		return err;
 	}
@@ -145,7 +312,7 @@ int tcs_probes_register(void)
 
 void tcs_probes_unregister(void)
 {
-	unregister_kretprobe(&tcs_tw_process_rp);
+	unregister_kretprobes(tcs_kretprobes, ARRAY_SIZE(tcs_kretprobes));
 	unregister_kprobes(tcs_kprobes, ARRAY_SIZE(tcs_kprobes));
 }
 
@@ -157,8 +324,9 @@ void tcs_probes_show_missed(struct seq_file *seq)
 		seq_printf(seq, TCS_STAT_MISSED_PREFIX "%s %lu\n",
 			   tcs_kprobes[i]->symbol_name,
 			   tcs_kprobes[i]->nmissed);
-	seq_printf(seq, TCS_STAT_MISSED_PREFIX "%s %lu\n",
-		   tcs_tw_process_rp.kp.symbol_name,
-		   tcs_tw_process_rp.kp.nmissed +
-		   (unsigned long)tcs_tw_process_rp.nmissed);
+	for (i = 0; i < ARRAY_SIZE(tcs_kretprobes); i++)
+		seq_printf(seq, TCS_STAT_MISSED_PREFIX "%s %lu\n",
+			   tcs_kretprobes[i]->kp.symbol_name,
+			   tcs_kretprobes[i]->kp.nmissed +
+			   (unsigned long)tcs_kretprobes[i]->nmissed);
 }

@@ -2,9 +2,11 @@
 /*
  * The files under /proc/net, one set per network namespace:
  *
- *   tcp_closestat       the counters, one row per (side, port)
- *   tcp_closestat_stat  events not counted, and memory in use
- *   tcp_closestat_ctl   write "reset" to zero this namespace's counters
+ *   tcp_closestat          the counters, one row per (side, port)
+ *   tcp_closestat_stat     events not counted, tracking, memory in use
+ *   tcp_closestat_ctl      write "reset" to zero this namespace's counters
+ *   tcp_closestat_hist     time spent in each state
+ *   tcp_closestat_sockets  the tracked sockets
  *
  * The formats are the ABI described in uapi/linux/tcp_closestat.h and
  * Documentation/tcp_closestat.rst.
@@ -12,6 +14,8 @@
 
 #include <linux/capability.h>
 #include <linux/proc_fs.h>
+#include <linux/slab.h>
+#include <linux/timekeeping.h>
 #include <linux/string.h>
 #include <net/net_namespace.h>
 
@@ -20,6 +24,9 @@
 static const char *const tcs_counter_names[] = TCS_COUNTER_NAMES;
 static_assert(ARRAY_SIZE(tcs_counter_names) == TCS_NR_COUNTERS);
 
+static const char *const tcs_state_names[] = TCS_STATE_NAMES;
+static_assert(ARRAY_SIZE(tcs_state_names) == TCS_NR_STATES);
+
 static const char *const tcs_side_names[] = {
 	[TCS_SIDE_LOCAL]	= TCS_SIDE_LOCAL_NAME,
 	[TCS_SIDE_REMOTE]	= TCS_SIDE_REMOTE_NAME,
@@ -27,8 +34,16 @@ static const char *const tcs_side_names[] = {
 
 /*
  * Iterator position: 0 is the header, key + 1 a row.  Rows come in key
- * order, which is "local" before "remote", ports ascending.
+ * order, which is "local" before "remote", ports ascending.  Each start()
+ * scans the tracking table for close_wait_oldest_ms under scan_lock, held
+ * until stop().
  */
+struct tcs_iter {
+	struct seq_net_private p;
+	unsigned long gen;
+	u64 now;
+};
+
 #define TCS_POS_END	((loff_t)tcs_key(TCS_NR_SIDES, 0) + 1)
 
 static void *tcs_seq_find(struct seq_file *seq, loff_t *pos)
@@ -51,6 +66,12 @@ static void *tcs_seq_find(struct seq_file *seq, loff_t *pos)
 
 static void *tcs_seq_start(struct seq_file *seq, loff_t *pos)
 {
+	struct tcs_net *tn = tcs_net(seq_file_net(seq));
+	struct tcs_iter *it = seq->private;
+
+	mutex_lock(&tn->scan_lock);
+	it->gen = tcs_track_scan(tn);
+	it->now = ktime_get_ns();
 	if (*pos == 0)
 		return SEQ_START_TOKEN;
 	return tcs_seq_find(seq, pos);
@@ -64,10 +85,12 @@ static void *tcs_seq_next(struct seq_file *seq, void *v, loff_t *pos)
 
 static void tcs_seq_stop(struct seq_file *seq, void *v)
 {
+	mutex_unlock(&tcs_net(seq_file_net(seq))->scan_lock);
 }
 
 static int tcs_seq_show(struct seq_file *seq, void *v)
 {
+	struct tcs_iter *it = seq->private;
 	u64 val[TCS_NR_COUNTERS];
 	bool any = false;
 	unsigned int c;
@@ -81,7 +104,7 @@ static int tcs_seq_show(struct seq_file *seq, void *v)
 		return 0;
 	}
 
-	tcs_port_read(v, val);
+	tcs_port_read(v, it->gen, it->now, val);
 	for (c = 0; c < TCS_NR_COUNTERS; c++)
 		any |= val[c] != 0;
 	if (!any)
@@ -109,8 +132,43 @@ static int tcs_stat_show(struct seq_file *seq, void *v)
 	tcs_probes_show_missed(seq);
 	seq_printf(seq, TCS_STAT_ALLOC_FAILED " %ld\n",
 		   atomic_long_read(&tn->alloc_failed));
+	seq_printf(seq, TCS_STAT_UNTRACKED " %ld\n",
+		   atomic_long_read(&tn->untracked));
+	seq_printf(seq, TCS_STAT_TRACKED " %ld\n", tcs_tracked());
+	seq_printf(seq, TCS_STAT_MAX_TRACKED " %u\n", tcs_max_tracked);
 	seq_printf(seq, TCS_STAT_PORTS " %ld\n", atomic_long_read(&tn->ports));
 	seq_printf(seq, TCS_STAT_MEMORY " %ld\n", atomic_long_read(&tn->memory));
+	return 0;
+}
+
+static int tcs_hist_show(struct seq_file *seq, void *v)
+{
+	struct tcs_net *tn = tcs_net(seq_file_single_net(seq));
+	struct tcs_hist *h;
+	unsigned int s, b;
+
+	h = kmalloc(sizeof(*h), GFP_KERNEL);
+	if (!h)
+		return -ENOMEM;
+	tcs_hist_read(tn, h);
+
+	seq_puts(seq, "state count sum_ms");
+	for (b = 0; b < TCS_HIST_BUCKETS - 1; b++)
+		seq_printf(seq, " lt_%lu", BIT(b));
+	seq_printf(seq, " ge_%lu\n", BIT(TCS_HIST_BUCKETS - 2));
+
+	for (s = 0; s < TCS_NR_STATES; s++) {
+		u64 count = 0;
+
+		for (b = 0; b < TCS_HIST_BUCKETS; b++)
+			count += h->count[s][b];
+		seq_printf(seq, "%s %llu %llu", tcs_state_names[s], count,
+			   h->sum_ms[s]);
+		for (b = 0; b < TCS_HIST_BUCKETS; b++)
+			seq_printf(seq, " %llu", h->count[s][b]);
+		seq_putc(seq, '\n');
+	}
+	kfree(h);
 	return 0;
 }
 
@@ -140,7 +198,7 @@ static int tcs_ctl_write(struct file *file, char *buf, size_t size)
 int tcs_proc_init(struct net *net)
 {
 	if (!proc_create_net(TCS_PROC_NAME, 0444, net->proc_net, &tcs_seq_ops,
-			     sizeof(struct seq_net_private)))
+			     sizeof(struct tcs_iter)))
 		goto err;
 	if (!proc_create_net_single(TCS_PROC_STAT_NAME, 0444, net->proc_net,
 				    tcs_stat_show, NULL))
@@ -149,8 +207,18 @@ int tcs_proc_init(struct net *net)
 					  net->proc_net, tcs_ctl_show,
 					  tcs_ctl_write, NULL))
 		goto err_ctl;
+	if (!proc_create_net_single(TCS_PROC_HIST_NAME, 0444, net->proc_net,
+				    tcs_hist_show, NULL))
+		goto err_hist;
+	if (!proc_create_net(TCS_PROC_SOCKETS_NAME, 0444, net->proc_net,
+			     &tcs_sockets_seq_ops, tcs_sockets_iter_size()))
+		goto err_sockets;
 	return 0;
 
+err_sockets:
+	remove_proc_entry(TCS_PROC_HIST_NAME, net->proc_net);
+err_hist:
+	remove_proc_entry(TCS_PROC_CTL_NAME, net->proc_net);
 err_ctl:
 	remove_proc_entry(TCS_PROC_STAT_NAME, net->proc_net);
 err_stat:
@@ -161,6 +229,8 @@ err:
 
 void tcs_proc_exit(struct net *net)
 {
+	remove_proc_entry(TCS_PROC_SOCKETS_NAME, net->proc_net);
+	remove_proc_entry(TCS_PROC_HIST_NAME, net->proc_net);
 	remove_proc_entry(TCS_PROC_CTL_NAME, net->proc_net);
 	remove_proc_entry(TCS_PROC_STAT_NAME, net->proc_net);
 	remove_proc_entry(TCS_PROC_NAME, net->proc_net);

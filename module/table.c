@@ -16,6 +16,7 @@
  * proc entries are removed first.
  */
 
+#include <linux/math64.h>
 #include <linux/slab.h>
 
 #include "tcp_closestat.h"
@@ -23,6 +24,7 @@
 void tcs_table_init(struct tcs_net *tn)
 {
 	mutex_init(&tn->reset_lock);
+	mutex_init(&tn->scan_lock);
 	atomic_long_set(&tn->memory, sizeof(*tn));
 }
 
@@ -66,12 +68,20 @@ static struct tcs_dir *tcs_get_dir(struct tcs_net *tn)
 	dir = kzalloc(sizeof(*dir), GFP_ATOMIC | __GFP_NOWARN);
 	if (!dir)
 		return NULL;
+	dir->hist = alloc_percpu_gfp(struct tcs_hist, GFP_ATOMIC | __GFP_NOWARN);
+	if (!dir->hist) {
+		kfree(dir);
+		return NULL;
+	}
 	old = cmpxchg(&tn->dir, NULL, dir);
 	if (old) {
+		free_percpu(dir->hist);
 		kfree(dir);
 		return old;
 	}
-	atomic_long_add(sizeof(*dir), &tn->memory);
+	atomic_long_add(sizeof(*dir) +
+			sizeof(struct tcs_hist) * num_possible_cpus(),
+			&tn->memory);
 	return dir;
 }
 
@@ -118,38 +128,64 @@ static struct tcs_port *tcs_get_port(struct tcs_net *tn,
 	return port;
 }
 
-static void tcs_inc(struct tcs_net *tn, enum tcs_side side, u16 num,
-		    enum tcs_counter c)
+static struct tcs_port *tcs_get(struct tcs_net *tn, struct tcs_dir *dir,
+				enum tcs_side side, u16 num)
 {
 	struct tcs_chunk *chunk;
-	struct tcs_port *port;
-	struct tcs_dir *dir;
+	struct tcs_port *port = NULL;
 
-	dir = tcs_get_dir(tn);
-	if (unlikely(!dir))
-		goto fail;
 	chunk = tcs_get_chunk(tn, &dir->chunk[side][num >> TCS_CHUNK_BITS]);
-	if (unlikely(!chunk))
-		goto fail;
-	port = tcs_get_port(tn, &chunk->port[num & TCS_CHUNK_MASK]);
+	if (likely(chunk))
+		port = tcs_get_port(tn, &chunk->port[num & TCS_CHUNK_MASK]);
 	if (unlikely(!port))
-		goto fail;
-	this_cpu_inc(port->pcpu->v[c]);
-	return;
-fail:
-	atomic_long_inc(&tn->alloc_failed);
+		atomic_long_inc(&tn->alloc_failed);
+	return port;
 }
 
-/* Called from the probe handlers, with preemption disabled. */
-void tcs_count(const struct net *net, u16 lport, u16 rport,
-	       enum tcs_counter c)
+/*
+ * Called from the probe handlers, with preemption disabled.  Finds both
+ * ports of a socket, allocating them on first use.  Returns NULL if the
+ * namespace is going away; a port that cannot be allocated is left NULL,
+ * and counted in alloc_failed.
+ */
+struct tcs_net *tcs_lookup(const struct net *net, u16 lport, u16 rport,
+			   struct tcs_ports *ports)
 {
 	struct tcs_net *tn = tcs_net(net);
+	struct tcs_dir *dir;
 
 	if (unlikely(!tn || READ_ONCE(tn->dying)))
-		return;
-	tcs_inc(tn, TCS_SIDE_LOCAL, lport, c);
-	tcs_inc(tn, TCS_SIDE_REMOTE, rport, c);
+		return NULL;
+	dir = tcs_get_dir(tn);
+	if (unlikely(!dir)) {
+		atomic_long_add(TCS_NR_SIDES, &tn->alloc_failed);
+		ports->p[TCS_SIDE_LOCAL] = NULL;
+		ports->p[TCS_SIDE_REMOTE] = NULL;
+		return tn;
+	}
+	ports->p[TCS_SIDE_LOCAL] = tcs_get(tn, dir, TCS_SIDE_LOCAL, lport);
+	ports->p[TCS_SIDE_REMOTE] = tcs_get(tn, dir, TCS_SIDE_REMOTE, rport);
+	return tn;
+}
+
+void tcs_inc(const struct tcs_ports *ports, enum tcs_slot slot)
+{
+	unsigned int side;
+
+	for (side = 0; side < TCS_NR_SIDES; side++)
+		if (likely(ports->p[side]))
+			this_cpu_inc(ports->p[side]->pcpu->v[slot]);
+}
+
+/* Record a stay of @ns nanoseconds in @state (tn->dir exists). */
+void tcs_hist_add(struct tcs_net *tn, enum tcs_state state, u64 ns)
+{
+	struct tcs_hist __percpu *hist = tn->dir->hist;
+	u64 ms = div_u64(ns, NSEC_PER_MSEC);
+	unsigned int b = min_t(unsigned int, fls64(ms), TCS_HIST_BUCKETS - 1);
+
+	this_cpu_inc(hist->count[state][b]);
+	this_cpu_add(hist->sum_ms[state], ms);
 }
 
 /*
@@ -182,23 +218,67 @@ struct tcs_port *tcs_table_next(struct tcs_net *tn, u32 *key)
 	return NULL;
 }
 
-/*
- * The counters of @port since the last reset.  @base is read before the
- * per-CPU values, each of which only grows, so the sum is never below it.
- */
-void tcs_port_read(const struct tcs_port *port, u64 *val)
+/* The fate columns and slots are in the same order. */
+static_assert(TCS_TW_OVERFLOW - TCS_TW_EXPIRED ==
+	      TCS_S_TW_OVERFLOW - TCS_S_TW_EXPIRED);
+
+static u64 tcs_sum(const struct tcs_port *port, enum tcs_slot slot)
 {
-	unsigned int c, cpu;
+	unsigned int cpu;
+	u64 sum = 0;
 
-	for (c = 0; c < TCS_NR_COUNTERS; c++)
-		val[c] = READ_ONCE(port->base[c]);
+	for_each_possible_cpu(cpu)
+		sum += READ_ONCE(per_cpu_ptr(port->pcpu, cpu)->v[slot]);
+	return sum;
+}
+
+/*
+ * The columns of @port (enum tcs_counter).  Reads are ordered so that no
+ * value goes negative: each base before the per-CPU values (which only
+ * grow), each exit count before its entry count.  @gen and @now come from
+ * the last tcs_track_scan().
+ */
+void tcs_port_read(const struct tcs_port *port, unsigned long gen, u64 now,
+		   u64 *val)
+{
+	u64 base[TCS_NR_RESETTABLE], out[TCS_NR_STATES];
+	unsigned int i;
+
+	for (i = 0; i < TCS_NR_RESETTABLE; i++)
+		base[i] = READ_ONCE(port->base[i]);
+	for (i = 0; i < TCS_NR_STATES; i++)
+		out[i] = tcs_sum(port, TCS_S_TRACK_OUT + i);
 	smp_rmb();	/* pairs with smp_wmb() in tcs_table_reset() */
-	for (c = 0; c < TCS_NR_COUNTERS; c++) {
-		u64 sum = 0;
+	for (i = 0; i < TCS_NR_STATES; i++) {
+		val[TCS_TIME_WAIT + i] = tcs_sum(port, TCS_S_ENTER + i) - base[TCS_S_ENTER + i];
+		val[TCS_TIME_WAIT_NOW + i] = tcs_sum(port, TCS_S_TRACK_IN + i) - out[i];
+	}
+	for (i = 0; i <= TCS_TW_OVERFLOW - TCS_TW_EXPIRED; i++)
+		val[TCS_TW_EXPIRED + i] = tcs_sum(port, TCS_S_TW_EXPIRED + i) -
+					  base[TCS_S_TW_EXPIRED + i];
+	val[TCS_CLOSE_WAIT_OLDEST_MS] = 0;
+	if (READ_ONCE(port->scan_gen) == gen && port->oldest_ns &&
+	    now > port->oldest_ns)
+		val[TCS_CLOSE_WAIT_OLDEST_MS] = div_u64(now - port->oldest_ns,
+							NSEC_PER_MSEC);
+}
 
-		for_each_possible_cpu(cpu)
-			sum += READ_ONCE(per_cpu_ptr(port->pcpu, cpu)->v[c]);
-		val[c] = sum - val[c];
+void tcs_hist_read(struct tcs_net *tn, struct tcs_hist *sum)
+{
+	struct tcs_dir *dir = READ_ONCE(tn->dir);
+	unsigned int cpu, s, b;
+
+	memset(sum, 0, sizeof(*sum));
+	if (!dir)
+		return;
+	for_each_possible_cpu(cpu) {
+		const struct tcs_hist *h = per_cpu_ptr(dir->hist, cpu);
+
+		for (s = 0; s < TCS_NR_STATES; s++) {
+			for (b = 0; b < TCS_HIST_BUCKETS; b++)
+				sum->count[s][b] += READ_ONCE(h->count[s][b]);
+			sum->sum_ms[s] += READ_ONCE(h->sum_ms[s]);
+		}
 	}
 }
 
@@ -213,15 +293,10 @@ void tcs_table_reset(struct tcs_net *tn)
 
 	mutex_lock(&tn->reset_lock);
 	while ((port = tcs_table_next(tn, &key))) {
-		unsigned int c, cpu;
+		unsigned int i;
 
-		for (c = 0; c < TCS_NR_COUNTERS; c++) {
-			u64 sum = 0;
-
-			for_each_possible_cpu(cpu)
-				sum += READ_ONCE(per_cpu_ptr(port->pcpu, cpu)->v[c]);
-			WRITE_ONCE(port->base[c], sum);
-		}
+		for (i = 0; i < TCS_NR_RESETTABLE; i++)
+			WRITE_ONCE(port->base[i], tcs_sum(port, i));
 		smp_wmb();	/* pairs with smp_rmb() in tcs_port_read() */
 		key++;
 		cond_resched();
@@ -247,6 +322,7 @@ void tcs_table_free(struct tcs_net *tn)
 			kfree(chunk);
 		}
 	}
+	free_percpu(dir->hist);
 	kfree(dir);
 	tn->dir = NULL;
 }

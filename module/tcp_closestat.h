@@ -9,6 +9,7 @@
 #include <linux/types.h>
 #include <net/net_namespace.h>
 #include <net/netns/generic.h>
+#include <net/sock.h>
 
 #include <linux/tcp_closestat.h>
 
@@ -18,18 +19,46 @@ enum tcs_side {
 	TCS_NR_SIDES
 };
 
+/* The three states, indexed like the first three columns. */
+enum tcs_state {
+	TCS_ST_TIME_WAIT = TCS_TIME_WAIT,
+	TCS_ST_CLOSE_WAIT = TCS_CLOSE_WAIT,
+	TCS_ST_FIN_WAIT2 = TCS_FIN_WAIT2,
+	TCS_NR_STATES
+};
+
+/*
+ * Per-CPU slots of one (side, port).  The first TCS_NR_RESETTABLE are
+ * cumulative and zeroed by a reset; the tracked entries and exits, whose
+ * difference is the *_now gauge, are never reset.
+ */
+enum tcs_slot {
+	TCS_S_ENTER,				/* + state */
+	TCS_S_TW_EXPIRED = TCS_S_ENTER + TCS_NR_STATES,
+	TCS_S_TW_REUSED,
+	TCS_S_TW_KILLED,
+	TCS_S_TW_OVERFLOW,
+	TCS_NR_RESETTABLE,
+	TCS_S_TRACK_IN = TCS_NR_RESETTABLE,	/* + state */
+	TCS_S_TRACK_OUT = TCS_S_TRACK_IN + TCS_NR_STATES, /* + state */
+	TCS_NR_SLOTS = TCS_S_TRACK_OUT + TCS_NR_STATES
+};
+
 struct tcs_counters {
-	u64 v[TCS_NR_COUNTERS];
+	u64 v[TCS_NR_SLOTS];
 };
 
 /*
  * Counters of one (side, port) in one network namespace.  The per-CPU
  * part is written by the probes; @base holds the totals at the last reset
- * and is written only under tcs_net.reset_lock.
+ * and is written only under tcs_net.reset_lock.  @oldest_ns and @scan_gen
+ * are filled by the reader's scan of the tracking table (track.c).
  */
 struct tcs_port {
 	struct tcs_counters __percpu *pcpu;
-	u64 base[TCS_NR_COUNTERS];
+	u64 base[TCS_NR_RESETTABLE];
+	u64 oldest_ns;
+	unsigned long scan_gen;
 };
 
 /*
@@ -48,8 +77,15 @@ struct tcs_chunk {
 	struct tcs_port *port[TCS_CHUNK_SIZE];
 };
 
+/* Time spent in each state by tracked sockets, per CPU. */
+struct tcs_hist {
+	u64 count[TCS_NR_STATES][TCS_HIST_BUCKETS];
+	u64 sum_ms[TCS_NR_STATES];
+};
+
 struct tcs_dir {
 	struct tcs_chunk *chunk[TCS_NR_SIDES][TCS_NR_CHUNKS];
+	struct tcs_hist __percpu *hist;
 };
 
 /* Per network namespace state, in net_generic(). */
@@ -57,9 +93,12 @@ struct tcs_net {
 	struct tcs_dir *dir;
 	bool dying;
 	atomic_long_t alloc_failed;
+	atomic_long_t untracked;
 	atomic_long_t ports;
 	atomic_long_t memory;
 	struct mutex reset_lock;	/* serializes resets */
+	struct mutex scan_lock;		/* serializes tcs_track_scan() */
+	unsigned long scan_gen;
 };
 
 extern unsigned int tcs_net_id;
@@ -69,19 +108,47 @@ static inline struct tcs_net *tcs_net(const struct net *net)
 	return net_generic(net, tcs_net_id);
 }
 
-/* table.c */
-void tcs_table_init(struct tcs_net *tn);
-void tcs_table_free(struct tcs_net *tn);
-void tcs_count(const struct net *net, u16 lport, u16 rport,
-	       enum tcs_counter c);
-struct tcs_port *tcs_table_next(struct tcs_net *tn, u32 *key);
-void tcs_port_read(const struct tcs_port *port, u64 *val);
-void tcs_table_reset(struct tcs_net *tn);
-
 static inline u32 tcs_key(enum tcs_side side, u16 port)
 {
 	return (u32)side << 16 | port;
 }
+
+/* Both ends of a socket, as found (or created) in the table. */
+struct tcs_ports {
+	struct tcs_port *p[TCS_NR_SIDES];
+};
+
+/* table.c */
+void tcs_table_init(struct tcs_net *tn);
+void tcs_table_free(struct tcs_net *tn);
+struct tcs_net *tcs_lookup(const struct net *net, u16 lport, u16 rport,
+			   struct tcs_ports *ports);
+void tcs_inc(const struct tcs_ports *ports, enum tcs_slot slot);
+void tcs_hist_add(struct tcs_net *tn, enum tcs_state state, u64 ns);
+struct tcs_port *tcs_table_next(struct tcs_net *tn, u32 *key);
+void tcs_port_read(const struct tcs_port *port, unsigned long gen, u64 now,
+		   u64 *val);
+void tcs_hist_read(struct tcs_net *tn, struct tcs_hist *sum);
+void tcs_table_reset(struct tcs_net *tn);
+
+/* track.c */
+extern unsigned int tcs_max_tracked;
+int tcs_track_init(void);
+void tcs_track_exit(void);
+long tcs_tracked(void);
+size_t tcs_track_entry_size(void);
+void tcs_track_enter(struct tcs_net *tn, const struct tcs_ports *ports,
+		     const struct sock_common *skc, unsigned long ino,
+		     enum tcs_state state);
+void tcs_track_exit_sk(const void *obj);
+void tcs_track_hashdance(const struct sock *sk, const void *tw,
+			 enum tcs_state state);
+bool tcs_track_tw_switch(const void *tw);
+void tcs_track_tw_kill(const void *tw, enum tcs_slot fate);
+void tcs_track_purge(struct tcs_net *tn);
+unsigned long tcs_track_scan(struct tcs_net *tn);
+extern const struct seq_operations tcs_sockets_seq_ops;
+size_t tcs_sockets_iter_size(void);
 
 /* probes.c */
 int tcs_probes_register(void);

@@ -418,16 +418,22 @@ FIXTURE_TEARDOWN(netns)
 	EXPECT_EQ(0, lost_events());
 }
 
-static void expect_row(struct __test_metadata *_metadata, const char *side,
-		       unsigned int port, uint64_t tw, uint64_t cw, uint64_t fw2)
+/* Check a row of the table last read. */
+static void check_row(struct __test_metadata *_metadata, const char *side,
+		      unsigned int port, uint64_t tw, uint64_t cw, uint64_t fw2)
 {
-	struct row r;
+	struct row r = find_row(side, port);
 
-	ASSERT_LE(0, read_table());
-	r = find_row(side, port);
 	EXPECT_EQ(tw, r.v[TCS_TIME_WAIT]) TH_LOG("%s %u time_wait", side, port);
 	EXPECT_EQ(cw, r.v[TCS_CLOSE_WAIT]) TH_LOG("%s %u close_wait", side, port);
 	EXPECT_EQ(fw2, r.v[TCS_FIN_WAIT2]) TH_LOG("%s %u fin_wait2", side, port);
+}
+
+static void expect_row(struct __test_metadata *_metadata, const char *side,
+		       unsigned int port, uint64_t tw, uint64_t cw, uint64_t fw2)
+{
+	ASSERT_LE(0, read_table());
+	check_row(_metadata, side, port, tw, cw, fw2);
 }
 
 /*
@@ -707,27 +713,54 @@ TEST_F(netns, tw_buckets_overflow)
 	expect_row(_metadata, TCS_SIDE_REMOTE_NAME, port, 0, n, 0);
 }
 
-/* 300 server ports, one connection each: 300 exact local rows. */
+static unsigned int local_port(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len))
+		return 0;
+	if (ss.ss_family == AF_INET)
+		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+}
+
+/*
+ * 300 server ports, one connection each: 300 exact local rows for the
+ * servers, and one row per client port (the kernel may give two
+ * connections to different servers the same ephemeral port).
+ */
 TEST_F(netns, hundreds_of_ports)
 {
+	static unsigned short uses[65536];
 	const unsigned int base = 11000;
 	const int nports = 300;
+	int i, client_ports = 0;
 	char f[64];
-	int i;
 
 	for (i = 0; i < nports; i++) {
+		unsigned int cport;
+
 		ASSERT_EQ(0, make_conns(V4, base + i, 1, &self->cli[0], &self->srv[0]));
+		cport = local_port(self->cli[0]);
+		ASSERT_NE(0U, cport);
+		client_ports += !uses[cport]++;
 		ASSERT_EQ(0, close_first(&self->srv[0], &self->cli[0], 1));
 	}
 	snprintf(f, sizeof(f), "sport >= :%u and sport < :%u", base, base + nports);
 	EXPECT_EQ(nports, ss_wait("time-wait", f, nports, 5000));
-	for (i = 0; i < nports; i++)
-		expect_row(_metadata, TCS_SIDE_LOCAL_NAME, base + i, 1, 0, 1);
-	/* local rows: the 300 server ports + 300 client ports with CLOSE_WAIT */
 	ASSERT_LE(0, read_table());
-	EXPECT_EQ(2 * nports, side_rows(TCS_SIDE_LOCAL_NAME));
-	EXPECT_EQ(2 * nports, side_rows(TCS_SIDE_REMOTE_NAME));
-	EXPECT_EQ(4 * nports, stat_value(TCS_STAT_PORTS));
+	for (i = 0; i < nports; i++)
+		check_row(_metadata, TCS_SIDE_LOCAL_NAME, base + i, 1, 0, 1);
+	for (i = 0; i < 65536; i++) {
+		if (!uses[i])
+			continue;
+		check_row(_metadata, TCS_SIDE_LOCAL_NAME, i, 0, uses[i], 0);
+		check_row(_metadata, TCS_SIDE_REMOTE_NAME, i, uses[i], 0, uses[i]);
+	}
+	EXPECT_EQ(nports + client_ports, side_rows(TCS_SIDE_LOCAL_NAME));
+	EXPECT_EQ(nports + client_ports, side_rows(TCS_SIDE_REMOTE_NAME));
+	EXPECT_EQ(2 * (nports + client_ports), stat_value(TCS_STAT_PORTS));
 	EXPECT_EQ(nports, sockstat_tw());
 }
 
@@ -763,7 +796,11 @@ TEST_F(netns, reset_control_file)
 	expect_row(_metadata, TCS_SIDE_LOCAL_NAME, port, 10, 0, 10);
 
 	ASSERT_EQ(0, write_file(TCS_PROC_CTL_PATH, "reset\n"));
-	EXPECT_EQ(0, read_table());
+	ASSERT_LE(0, read_table());
+	EXPECT_EQ(0, side_total(TCS_SIDE_LOCAL_NAME, TCS_TIME_WAIT));
+	EXPECT_EQ(0, side_total(TCS_SIDE_LOCAL_NAME, TCS_CLOSE_WAIT));
+	EXPECT_EQ(0, side_total(TCS_SIDE_REMOTE_NAME, TCS_TIME_WAIT));
+	EXPECT_EQ(0, side_total(TCS_SIDE_REMOTE_NAME, TCS_FIN_WAIT2));
 
 	ASSERT_EQ(0, make_conns(V4, port + 1, 3, self->cli, self->srv));
 	ASSERT_EQ(0, close_first(self->srv, self->cli, 3));

@@ -38,23 +38,69 @@
 #define TCS_COL_PORT		"port"
 
 /*
- * Counter columns, in /proc order after "side port".  Each is the number
- * of sockets that entered the state since the module was loaded (or since
- * the last reset) in this network namespace.
+ * Value columns, in /proc order after "side port".  Documentation/
+ * tcp_closestat.rst gives the exact meaning of each:
+ *   time_wait, close_wait, fin_wait2	entries into the state (cumulative)
+ *   *_now				tracked sockets in the state now (gauges)
+ *   tw_expired, tw_reused, tw_killed	how tracked TIME_WAIT sockets ended
+ *   tw_overflow			timewait sockets the kernel could not
+ *					create (tcp_max_tw_buckets, memory)
+ *   close_wait_oldest_ms		age of the oldest tracked CLOSE_WAIT
+ * Cumulative columns count since load or the last reset; gauges and ages
+ * are not affected by a reset.
  */
 enum tcs_counter {
 	TCS_TIME_WAIT,
 	TCS_CLOSE_WAIT,
 	TCS_FIN_WAIT2,
+	TCS_TIME_WAIT_NOW,
+	TCS_CLOSE_WAIT_NOW,
+	TCS_FIN_WAIT2_NOW,
+	TCS_TW_EXPIRED,
+	TCS_TW_REUSED,
+	TCS_TW_KILLED,
+	TCS_TW_OVERFLOW,
+	TCS_CLOSE_WAIT_OLDEST_MS,
 	TCS_NR_COUNTERS
 };
 
-#define TCS_COUNTER_NAMES { "time_wait", "close_wait", "fin_wait2" }
+#define TCS_COUNTER_NAMES {						\
+	"time_wait", "close_wait", "fin_wait2",				\
+	"time_wait_now", "close_wait_now", "fin_wait2_now",		\
+	"tw_expired", "tw_reused", "tw_killed", "tw_overflow",		\
+	"close_wait_oldest_ms"						\
+}
+
+/*
+ * /proc/net/tcp_closestat_hist (per network namespace, read-only): how long
+ * tracked sockets stayed in each state.  A header line
+ *	state count sum_ms lt_1 lt_2 lt_4 ... lt_4194304 ge_4194304
+ * then one line per state (time_wait, close_wait, fin_wait2).  Bucket
+ * lt_1 holds stays under 1 ms, lt_N (N = 2^k) stays in [N/2, N) ms, and
+ * ge_4194304 stays of 4194304 ms (about 70 minutes) or more.
+ */
+#define TCS_PROC_HIST_NAME	"tcp_closestat_hist"
+#define TCS_PROC_HIST_PATH	"/proc/net/" TCS_PROC_HIST_NAME
+#define TCS_HIST_BUCKETS	24	/* lt_1 ... lt_4194304, ge_4194304 */
+#define TCS_STATE_NAMES		{ "time_wait", "close_wait", "fin_wait2" }
+
+/*
+ * /proc/net/tcp_closestat_sockets (per network namespace, read-only): the
+ * tracked sockets now in TIME_WAIT, CLOSE_WAIT or FIN_WAIT2, one per line:
+ *	state local remote age_ms inode
+ * with addresses as 127.0.0.1:80 or [::1]:80 and inode 0 for sockets that
+ * no longer have a file (timewait and orphaned sockets).
+ */
+#define TCS_PROC_SOCKETS_NAME	"tcp_closestat_sockets"
+#define TCS_PROC_SOCKETS_PATH	"/proc/net/" TCS_PROC_SOCKETS_NAME
 
 /* Lines of /proc/net/tcp_closestat_stat. */
 #define TCS_STAT_ALLOC_FAILED	"alloc_failed"
 #define TCS_STAT_PORTS		"ports"
 #define TCS_STAT_MEMORY		"memory_bytes"
 #define TCS_STAT_MISSED_PREFIX	"missed_"
+#define TCS_STAT_UNTRACKED	"untracked"
+#define TCS_STAT_TRACKED	"tracked"
+#define TCS_STAT_MAX_TRACKED	"max_tracked"
 
 #endif /* _UAPI_LINUX_TCP_CLOSESTAT_H */

@@ -1,0 +1,496 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Per-socket tracking: which sockets are in TIME_WAIT, CLOSE_WAIT or
+ * FIN_WAIT2 now, and since when.  It feeds the *_now gauges, the TIME_WAIT
+ * fates, the time-in-state histograms, close_wait_oldest_ms and
+ * /proc/net/tcp_closestat_sockets.
+ *
+ * A tracked socket has one entry, keyed by the address of its struct sock
+ * or, once it became a timewait socket, of its struct inet_timewait_sock.
+ * Entries sit in a hash table of max_tracked / 4 buckets, each with its own
+ * spinlock; a socket's entry is touched about four times in its life, under
+ * a lock that other CPUs only contend for when they touch a socket hashing
+ * to the same bucket.  The locks are taken with interrupts off: the probes
+ * run in process and softirq context, and must not end a softirq-disabled
+ * section from inside a probe handler.
+ *
+ * The number of entries is bounded by the max_tracked module parameter
+ * (plus the slack of a percpu_counter: at most percpu_counter_batch per
+ * CPU).  A socket that cannot be tracked, because the table is full or an
+ * entry cannot be allocated, is counted in its namespace's "untracked";
+ * the entry counters do not depend on tracking and stay exact.
+ *
+ * An entry never points into the socket: everything /proc shows is copied
+ * when the entry is made, so an exit the probes missed leaves a stale entry
+ * (replaced when its address is reused), never a dangling read.
+ */
+
+#include <linux/hash.h>
+#include <linux/in6.h>
+#include <linux/log2.h>
+#include <linux/moduleparam.h>
+#include <linux/net.h>
+#include <linux/percpu_counter.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/timekeeping.h>
+#include <net/sock.h>
+
+#include "tcp_closestat.h"
+
+#define TCS_MAX_TRACKED_LIMIT	BIT(24)
+
+unsigned int tcs_max_tracked = 65536;
+
+static int tcs_max_tracked_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned int n;
+	int err;
+
+	err = kstrtouint(val, 0, &n);
+	if (err || n > TCS_MAX_TRACKED_LIMIT) {
+		pr_err("max_tracked must be a number from 0 to %lu, not '%s'\n",
+		       TCS_MAX_TRACKED_LIMIT, val);
+		return -EINVAL;
+	}
+	*(unsigned int *)kp->arg = n;
+	return 0;
+}
+
+static const struct kernel_param_ops tcs_max_tracked_ops = {
+	.set	= tcs_max_tracked_set,
+	.get	= param_get_uint,
+};
+
+module_param_cb(max_tracked, &tcs_max_tracked_ops, &tcs_max_tracked, 0444);
+MODULE_PARM_DESC(max_tracked,
+		 "sockets tracked at once for gauges, fates and times (0 to 16777216, default 65536; 0 disables tracking)");
+
+struct tcs_track {
+	struct hlist_node node;
+	const void *obj;		/* struct sock or inet_timewait_sock */
+	struct tcs_net *tn;
+	struct tcs_ports ports;
+	u64 since;			/* ktime_get_ns() at entry */
+	unsigned long ino;
+	struct in6_addr saddr, daddr;	/* v4 in the first word */
+	u16 sport, dport;
+	u8 family;
+	u8 state;			/* enum tcs_state */
+};
+
+struct tcs_bucket {
+	spinlock_t lock;		/* protects head */
+	struct hlist_head head;
+};
+
+static struct kmem_cache *tcs_track_cache;
+static struct tcs_bucket *tcs_buckets;
+static unsigned int tcs_bucket_bits;
+static struct percpu_counter tcs_nr_tracked;
+
+int tcs_track_init(void)
+{
+	unsigned int i, n;
+	int err;
+
+	n = roundup_pow_of_two(max(tcs_max_tracked / 4, 64U));
+	tcs_bucket_bits = ilog2(n);
+	tcs_buckets = kvcalloc(n, sizeof(*tcs_buckets), GFP_KERNEL);
+	if (!tcs_buckets)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		spin_lock_init(&tcs_buckets[i].lock);
+		INIT_HLIST_HEAD(&tcs_buckets[i].head);
+	}
+	err = percpu_counter_init(&tcs_nr_tracked, 0, GFP_KERNEL);
+	if (err)
+		goto err_buckets;
+	tcs_track_cache = KMEM_CACHE(tcs_track, 0);
+	if (!tcs_track_cache) {
+		err = -ENOMEM;
+		goto err_counter;
+	}
+	return 0;
+
+err_counter:
+	percpu_counter_destroy(&tcs_nr_tracked);
+err_buckets:
+	kvfree(tcs_buckets);
+	return err;
+}
+
+/* After every namespace was purged: the table is empty. */
+void tcs_track_exit(void)
+{
+	kmem_cache_destroy(tcs_track_cache);
+	percpu_counter_destroy(&tcs_nr_tracked);
+	kvfree(tcs_buckets);
+}
+
+long tcs_tracked(void)
+{
+	return percpu_counter_sum(&tcs_nr_tracked);
+}
+
+size_t tcs_track_entry_size(void)
+{
+	return kmem_cache_size(tcs_track_cache);
+}
+
+static struct tcs_bucket *tcs_bucket(const void *obj)
+{
+	return &tcs_buckets[hash_ptr(obj, tcs_bucket_bits)];
+}
+
+static struct tcs_track *tcs_find(struct tcs_bucket *b, const void *obj)
+{
+	struct tcs_track *t;
+
+	hlist_for_each_entry(t, &b->head, node)
+		if (t->obj == obj)
+			return t;
+	return NULL;
+}
+
+/*
+ * Find and unhash the entry of @obj, unless its namespace is going away:
+ * then tcs_track_purge() owns it.
+ */
+static struct tcs_track *tcs_take(const void *obj)
+{
+	struct tcs_bucket *b = tcs_bucket(obj);
+	struct tcs_track *t;
+	unsigned long flags;
+
+	spin_lock_irqsave(&b->lock, flags);
+	t = tcs_find(b, obj);
+	if (t && !READ_ONCE(t->tn->dying))
+		hlist_del(&t->node);
+	else
+		t = NULL;
+	spin_unlock_irqrestore(&b->lock, flags);
+	return t;
+}
+
+/* Account the end of @t's stay in its state at @now. */
+static void tcs_leave(struct tcs_track *t, u64 now)
+{
+	tcs_inc(&t->ports, TCS_S_TRACK_OUT + t->state);
+	tcs_hist_add(t->tn, t->state, now - t->since);
+}
+
+static void tcs_free(struct tcs_track *t)
+{
+	kmem_cache_free(tcs_track_cache, t);
+	percpu_counter_dec(&tcs_nr_tracked);
+}
+
+static void tcs_copy_addrs(struct tcs_track *t, const struct sock_common *skc)
+{
+#if IS_ENABLED(CONFIG_IPV6)
+	if (skc->skc_family == AF_INET6) {
+		t->saddr = skc->skc_v6_rcv_saddr;
+		t->daddr = skc->skc_v6_daddr;
+		return;
+	}
+#endif
+	memset(&t->saddr, 0, sizeof(t->saddr));
+	memset(&t->daddr, 0, sizeof(t->daddr));
+	t->saddr.s6_addr32[0] = skc->skc_rcv_saddr;
+	t->daddr.s6_addr32[0] = skc->skc_daddr;
+}
+
+/*
+ * The socket or timewait socket whose common part is @skc entered @state.
+ * @ino is its file's inode number, 0 if it has none.
+ */
+void tcs_track_enter(struct tcs_net *tn, const struct tcs_ports *ports,
+		     const struct sock_common *skc, unsigned long ino,
+		     enum tcs_state state)
+{
+	struct tcs_track *t, *old;
+	struct tcs_bucket *b;
+	unsigned long flags;
+
+	if (percpu_counter_read_positive(&tcs_nr_tracked) >= tcs_max_tracked)
+		goto untracked;
+	t = kmem_cache_alloc(tcs_track_cache, GFP_ATOMIC | __GFP_NOWARN);
+	if (!t)
+		goto untracked;
+
+	t->obj = skc;
+	t->tn = tn;
+	t->ports = *ports;
+	t->since = ktime_get_ns();
+	t->state = state;
+	t->family = skc->skc_family;
+	t->sport = skc->skc_num;
+	t->dport = ntohs(skc->skc_dport);
+	t->ino = ino;
+	tcs_copy_addrs(t, skc);
+
+	percpu_counter_inc(&tcs_nr_tracked);
+	tcs_inc(ports, TCS_S_TRACK_IN + state);
+
+	b = tcs_bucket(skc);
+	spin_lock_irqsave(&b->lock, flags);
+	old = tcs_find(b, skc);
+	if (old)
+		hlist_del(&old->node);
+	hlist_add_head(&t->node, &b->head);
+	spin_unlock_irqrestore(&b->lock, flags);
+
+	/* a missed exit left a stale entry for this address: end it */
+	if (old) {
+		if (!READ_ONCE(old->tn->dying))
+			tcs_inc(&old->ports, TCS_S_TRACK_OUT + old->state);
+		tcs_free(old);
+	}
+	return;
+
+untracked:
+	atomic_long_inc(&tn->untracked);
+}
+
+/* A full socket left CLOSE_WAIT or FIN_WAIT2. */
+void tcs_track_exit_sk(const void *obj)
+{
+	struct tcs_track *t = tcs_take(obj);
+
+	if (!t)
+		return;
+	tcs_leave(t, ktime_get_ns());
+	tcs_free(t);
+}
+
+/*
+ * Full socket @sk was replaced by timewait socket @tw, hashed in substate
+ * @state.  A FIN_WAIT2 stay goes on in the timewait socket; a TIME_WAIT
+ * one starts (the caller tracks it).
+ */
+void tcs_track_hashdance(const struct sock *sk, const void *tw,
+			 enum tcs_state state)
+{
+	struct tcs_track *t = tcs_take(sk);
+	struct tcs_bucket *b;
+	unsigned long flags;
+
+	if (!t)
+		return;
+	if (state != TCS_ST_FIN_WAIT2 || t->state != TCS_ST_FIN_WAIT2) {
+		tcs_leave(t, ktime_get_ns());
+		tcs_free(t);
+		return;
+	}
+	t->obj = tw;
+	t->ino = 0;
+	b = tcs_bucket(tw);
+	spin_lock_irqsave(&b->lock, flags);
+	hlist_add_head(&t->node, &b->head);
+	spin_unlock_irqrestore(&b->lock, flags);
+}
+
+/*
+ * A FIN_WAIT2-substate timewait socket switched to TIME_WAIT.  Returns
+ * whether it was tracked (and now is, in TIME_WAIT).
+ */
+bool tcs_track_tw_switch(const void *tw)
+{
+	struct tcs_bucket *b = tcs_bucket(tw);
+	struct tcs_track *t;
+	unsigned long flags;
+	u64 now = ktime_get_ns();
+
+	spin_lock_irqsave(&b->lock, flags);
+	t = tcs_find(b, tw);
+	if (t && t->state == TCS_ST_FIN_WAIT2 && !READ_ONCE(t->tn->dying)) {
+		tcs_leave(t, now);
+		t->state = TCS_ST_TIME_WAIT;
+		t->since = now;
+		tcs_inc(&t->ports, TCS_S_TRACK_IN + TCS_ST_TIME_WAIT);
+	} else {
+		t = NULL;
+	}
+	spin_unlock_irqrestore(&b->lock, flags);
+	return t;
+}
+
+/* A timewait socket ended; @fate applies if it was in TIME_WAIT. */
+void tcs_track_tw_kill(const void *tw, enum tcs_slot fate)
+{
+	struct tcs_track *t = tcs_take(tw);
+
+	if (!t)
+		return;
+	if (t->state == TCS_ST_TIME_WAIT)
+		tcs_inc(&t->ports, fate);
+	tcs_leave(t, ktime_get_ns());
+	tcs_free(t);
+}
+
+/* Drop every entry of a namespace that is going away. */
+void tcs_track_purge(struct tcs_net *tn)
+{
+	unsigned int i;
+
+	for (i = 0; i < BIT(tcs_bucket_bits); i++) {
+		struct tcs_bucket *b = &tcs_buckets[i];
+		struct tcs_track *t;
+		struct hlist_node *tmp;
+		HLIST_HEAD(dead);
+		unsigned long flags;
+
+		spin_lock_irqsave(&b->lock, flags);
+		hlist_for_each_entry_safe(t, tmp, &b->head, node) {
+			if (t->tn != tn)
+				continue;
+			hlist_del(&t->node);
+			hlist_add_head(&t->node, &dead);
+		}
+		spin_unlock_irqrestore(&b->lock, flags);
+		hlist_for_each_entry_safe(t, tmp, &dead, node)
+			tcs_free(t);
+		cond_resched();
+	}
+}
+
+/*
+ * Find the oldest tracked CLOSE_WAIT of every port of @tn: afterwards
+ * port->oldest_ns is valid where port->scan_gen equals the returned
+ * generation.  Called with tn->scan_lock held.
+ */
+unsigned long tcs_track_scan(struct tcs_net *tn)
+{
+	unsigned long gen = ++tn->scan_gen;
+	unsigned int i, side;
+
+	lockdep_assert_held(&tn->scan_lock);
+	for (i = 0; i < BIT(tcs_bucket_bits); i++) {
+		struct tcs_bucket *b = &tcs_buckets[i];
+		struct tcs_track *t;
+		unsigned long flags;
+
+		if (hlist_empty(&b->head))
+			continue;
+		spin_lock_irqsave(&b->lock, flags);
+		hlist_for_each_entry(t, &b->head, node) {
+			if (t->tn != tn || t->state != TCS_ST_CLOSE_WAIT)
+				continue;
+			for (side = 0; side < TCS_NR_SIDES; side++) {
+				struct tcs_port *port = t->ports.p[side];
+
+				if (!port)
+					continue;
+				if (port->scan_gen != gen ||
+				    t->since < port->oldest_ns)
+					port->oldest_ns = t->since;
+				WRITE_ONCE(port->scan_gen, gen);
+			}
+		}
+		spin_unlock_irqrestore(&b->lock, flags);
+	}
+	return gen;
+}
+
+/*
+ * /proc/net/tcp_closestat_sockets.  Position 0 is the header; position
+ * (bucket << 16 | n) + 1 is the n-th entry of this namespace in a bucket.
+ * Each entry is copied out under its bucket's lock and shown from the copy.
+ */
+struct tcs_sockets_iter {
+	struct seq_net_private p;
+	struct tcs_track copy;
+	u64 now;
+};
+
+static const char *const tcs_state_names[] = TCS_STATE_NAMES;
+
+static void *tcs_sockets_find(struct seq_file *seq, loff_t *pos)
+{
+	struct tcs_sockets_iter *it = seq->private;
+	struct tcs_net *tn = tcs_net(seq_file_net(seq));
+	loff_t bucket = (*pos - 1) >> 16, n = (*pos - 1) & 0xffff;
+
+	for (; bucket < BIT(tcs_bucket_bits); bucket++, n = 0) {
+		struct tcs_bucket *b = &tcs_buckets[bucket];
+		struct tcs_track *t;
+		unsigned long flags;
+		loff_t i = 0;
+
+		if (hlist_empty(&b->head))
+			continue;
+		spin_lock_irqsave(&b->lock, flags);
+		hlist_for_each_entry(t, &b->head, node) {
+			if (t->tn != tn || i++ < n)
+				continue;
+			it->copy = *t;
+			spin_unlock_irqrestore(&b->lock, flags);
+			*pos = (bucket << 16 | (i - 1)) + 1;
+			return &it->copy;
+		}
+		spin_unlock_irqrestore(&b->lock, flags);
+		cond_resched();
+	}
+	*pos = ((loff_t)BIT(tcs_bucket_bits) << 16) + 1;
+	return NULL;
+}
+
+static void *tcs_sockets_start(struct seq_file *seq, loff_t *pos)
+{
+	struct tcs_sockets_iter *it = seq->private;
+
+	it->now = ktime_get_ns();
+	if (*pos == 0)
+		return SEQ_START_TOKEN;
+	return tcs_sockets_find(seq, pos);
+}
+
+static void *tcs_sockets_next(struct seq_file *seq, void *v, loff_t *pos)
+{
+	++*pos;
+	return tcs_sockets_find(seq, pos);
+}
+
+static void tcs_sockets_stop(struct seq_file *seq, void *v)
+{
+}
+
+static void tcs_show_addr(struct seq_file *seq, u8 family,
+			  const struct in6_addr *addr, u16 port)
+{
+	if (family == AF_INET6)
+		seq_printf(seq, " [%pI6c]:%u", addr, port);
+	else
+		seq_printf(seq, " %pI4:%u", &addr->s6_addr32[0], port);
+}
+
+static int tcs_sockets_show(struct seq_file *seq, void *v)
+{
+	struct tcs_sockets_iter *it = seq->private;
+	struct tcs_track *t = v;
+
+	if (v == SEQ_START_TOKEN) {
+		seq_puts(seq, "state local remote age_ms inode\n");
+		return 0;
+	}
+	seq_puts(seq, tcs_state_names[t->state]);
+	tcs_show_addr(seq, t->family, &t->saddr, t->sport);
+	tcs_show_addr(seq, t->family, &t->daddr, t->dport);
+	seq_printf(seq, " %llu %lu\n",
+		   it->now > t->since ? div_u64(it->now - t->since, NSEC_PER_MSEC) : 0,
+		   t->ino);
+	return 0;
+}
+
+const struct seq_operations tcs_sockets_seq_ops = {
+	.start	= tcs_sockets_start,
+	.next	= tcs_sockets_next,
+	.stop	= tcs_sockets_stop,
+	.show	= tcs_sockets_show,
+};
+
+size_t tcs_sockets_iter_size(void)
+{
+	return sizeof(struct tcs_sockets_iter);
+}
