@@ -1,0 +1,186 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Helpers for the shell selftests: KTAP output in the format of the kernel's
+# tools/testing/selftests/kselftest/ktap_helpers.sh, and a few checks.
+#
+#	. "$(dirname "$0")/lib.sh"
+#	ktap_header
+#	ktap_plan 2
+#	check_eq "time_wait on port 20001" "$got" 100
+#	ktap_skip "ipv6" "no ::1"
+#	ktap_finish
+#
+# Exit codes as in kselftest.h: 0 all passed, 1 a failure, 4 all skipped.
+
+KSFT_PASS=0
+KSFT_FAIL=1
+KSFT_SKIP=4
+
+KTAP_TESTNO=1
+KTAP_PLAN=0
+KTAP_CNT_PASS=0
+KTAP_CNT_FAIL=0
+KTAP_CNT_SKIP=0
+
+ktap_header() {
+	echo "TAP version 13"
+}
+
+# ktap_plan N
+ktap_plan() {
+	KTAP_PLAN=$1
+	echo "1..$KTAP_PLAN"
+}
+
+# ktap_diag MESSAGE...: a diagnostic line.
+ktap_diag() {
+	echo "# $*"
+}
+
+__ktap_result() {
+	echo "$1 $KTAP_TESTNO $2${3:+ # $3}"
+	KTAP_TESTNO=$((KTAP_TESTNO + 1))
+}
+
+# ktap_ok NAME
+ktap_ok() {
+	__ktap_result ok "$1"
+	KTAP_CNT_PASS=$((KTAP_CNT_PASS + 1))
+}
+
+# ktap_fail NAME
+ktap_fail() {
+	__ktap_result "not ok" "$1"
+	KTAP_CNT_FAIL=$((KTAP_CNT_FAIL + 1))
+}
+
+# ktap_skip NAME REASON
+ktap_skip() {
+	__ktap_result ok "$1" "SKIP${2:+ $2}"
+	KTAP_CNT_SKIP=$((KTAP_CNT_SKIP + 1))
+}
+
+# ktap_skip_all REASON: nothing can run here; exits.
+ktap_skip_all() {
+	echo "1..0 # SKIP $*"
+	exit "$KSFT_SKIP"
+}
+
+# ktap_bail_out REASON: stop, counting the tests not run as failed; exits.
+ktap_bail_out() {
+	echo "Bail out! $*"
+	ktap_totals
+	exit "$KSFT_FAIL"
+}
+
+ktap_totals() {
+	echo "# Totals: pass:$KTAP_CNT_PASS fail:$KTAP_CNT_FAIL xfail:0 xpass:0 skip:$KTAP_CNT_SKIP error:0"
+}
+
+# ktap_finish: print the totals and exit 0 if every planned test passed or
+# was skipped (4 if all were skipped), 1 otherwise, including when the
+# number of results differs from the plan.
+ktap_finish() {
+	local done=$((KTAP_TESTNO - 1))
+
+	if [ "$done" -ne "$KTAP_PLAN" ]; then
+		echo "# planned $KTAP_PLAN tests, ran $done"
+	fi
+	ktap_totals
+	if [ "$KTAP_CNT_FAIL" -ne 0 ] || [ "$done" -ne "$KTAP_PLAN" ]; then
+		exit "$KSFT_FAIL"
+	elif [ "$KTAP_CNT_SKIP" -eq "$KTAP_PLAN" ] && [ "$KTAP_PLAN" -gt 0 ]; then
+		exit "$KSFT_SKIP"
+	fi
+	exit "$KSFT_PASS"
+}
+
+# ktap_result NAME CMD...: ok if CMD succeeds, not ok otherwise.
+ktap_result() {
+	local name=$1
+	shift
+
+	if "$@"; then
+		ktap_ok "$name"
+	else
+		ktap_fail "$name"
+	fi
+}
+
+# check_eq NAME GOT WANT: one result; on mismatch a diagnostic says why.
+# Returns 0 if equal, 1 otherwise.
+check_eq() {
+	if [ "$2" = "$3" ]; then
+		ktap_ok "$1"
+		return 0
+	fi
+	ktap_diag "$1: got '$2', want '$3'"
+	ktap_fail "$1"
+	return 1
+}
+
+# check_ge NAME GOT MIN: like check_eq for a lower bound (integers).
+check_ge() {
+	if [ "$2" -ge "$3" ] 2>/dev/null; then
+		ktap_ok "$1"
+		return 0
+	fi
+	ktap_diag "$1: got '$2', want at least '$3'"
+	ktap_fail "$1"
+	return 1
+}
+
+# busywait TIMEOUT_MS CMD...: poll CMD every 10 ms until it succeeds or
+# TIMEOUT_MS have passed; returns CMD's last status. Use instead of sleep.
+busywait() {
+	local timeout_ms=$1 start now
+	shift
+
+	start=$(date +%s%3N)
+	while true; do
+		"$@" && return 0
+		now=$(date +%s%3N)
+		if [ $((now - start)) -ge "$timeout_ms" ]; then
+			"$@"
+			return
+		fi
+		sleep 0.01
+	done
+}
+
+# require_cmd CMD...: skip the whole test unless every CMD is available.
+require_cmd() {
+	local cmd
+
+	for cmd in "$@"; do
+		command -v "$cmd" >/dev/null 2>&1 ||
+			ktap_skip_all "$cmd not available"
+	done
+}
+
+# Network namespaces made by setup_ns are deleted by cleanup_ns, which a
+# test should call from its EXIT trap.
+TCS_NAMESPACES=""
+
+# setup_ns VAR...: create a namespace per VAR, named after it with a unique
+# suffix, with lo up; the name is stored in VAR.
+setup_ns() {
+	local var name
+
+	for var in "$@"; do
+		name="tcs-$var-$$-$RANDOM"
+		ip netns add "$name" || return 1
+		ip -n "$name" link set lo up || return 1
+		TCS_NAMESPACES="$TCS_NAMESPACES $name"
+		eval "$var=\$name"
+	done
+}
+
+cleanup_ns() {
+	local ns
+
+	for ns in $TCS_NAMESPACES; do
+		ip netns del "$ns" 2>/dev/null
+	done
+	TCS_NAMESPACES=""
+}

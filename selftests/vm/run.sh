@@ -1,0 +1,210 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Boot a Debian kernel under QEMU (TCG) on a read-only view of this machine's
+# root filesystem and run one command in it, as root, from the repository.
+#
+#   selftests/vm/run.sh KVER CMD [ARGS...]
+#
+#   host                                   guest (/boot/vmlinuz-KVER)
+#   ----                                   -----
+#   /  --------- 9p "hostroot", ro ------> chroot, fresh /proc /sys /dev,
+#                                          tmpfs /tmp /run
+#   build/vm/KVER/run.XXXXXX/share         /run/vm: cmd in, status out
+#              --- 9p "vmrun", rw ------->
+#   build/vm/KVER/run.XXXXXX/console.log   ttyS0: kernel console
+#   stdout  <-- tail -f run.XXXXXX/output  ttyS1: CMD's stdout + stderr
+#
+# Exit status: CMD's, or 1 if the guest panicked (oops, WARN with
+# panic_on_warn), timed out or never reported a status; the console's tail
+# then goes to stderr. The last console log is kept in
+# build/vm/KVER/console.log.
+#
+# Environment: VM_SMP (2), VM_MEM (MiB, 2048), VM_TIMEOUT (s, 1200),
+# VM_ICOUNT=1 (deterministic instruction counting, forces -smp 1, for
+# benchmarks). Variables named TCS_* are passed into CMD's environment.
+
+set -euo pipefail
+
+readonly SELF=${0##*/}
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
+readonly REPO
+readonly VM_DIR_SRC="$REPO/selftests/vm"
+
+VM_SMP=${VM_SMP:-2}
+VM_MEM=${VM_MEM:-2048}
+VM_TIMEOUT=${VM_TIMEOUT:-1200}
+VM_ICOUNT=${VM_ICOUNT:-0}
+
+run_dir=
+qemu_pid=
+tail_pid=
+
+usage() {
+	echo "usage: $SELF KVER CMD [ARGS...]" >&2
+	exit 2
+}
+
+die() {
+	echo "$SELF: $*" >&2
+	exit 1
+}
+
+cleanup() {
+	[[ -n $tail_pid ]] && kill "$tail_pid" 2>/dev/null
+	[[ -n $qemu_pid ]] && kill "$qemu_pid" 2>/dev/null
+	wait 2>/dev/null
+	[[ -n $run_dir ]] && rm -rf "$run_dir"
+	return 0
+}
+
+# The modules the initramfs must insmod to reach the 9p root, in load order.
+# 6.12's are .ko.xz and busybox insmod wants them plain: unpack them.
+pack_modules() {
+	local kver=$1 dest=$2 path ko
+
+	mkdir -p "$dest/lib/modules"
+	modprobe -a -S "$kver" --show-depends 9p 9pnet_virtio virtio_pci |
+		awk '$1 == "insmod" && !seen[$2]++ { print $2 }' |
+	while read -r path; do
+		ko=${path##*/}
+		case $ko in
+		*.ko.xz)  ko=${ko%.xz};  xz -dc "$path" >"$dest/lib/modules/$ko" ;;
+		*.ko.zst) ko=${ko%.zst}; zstd -qdc "$path" >"$dest/lib/modules/$ko" ;;
+		*.ko.gz)  ko=${ko%.gz};  gzip -dc "$path" >"$dest/lib/modules/$ko" ;;
+		*)        cp "$path" "$dest/lib/modules/$ko" ;;
+		esac
+		echo "$ko" >>"$dest/lib/modules/load.order"
+	done
+	[[ -s $dest/lib/modules/load.order ]] ||
+		touch "$dest/lib/modules/load.order"
+}
+
+# build/vm/KVER/initramfs.cpio.gz: busybox, /init and the modules. Rebuilt
+# when one of its inputs is newer; written atomically, since several runs
+# may start at once.
+build_initramfs() {
+	local kver=$1 out=$2 input stage
+
+	if [[ -s $out ]]; then
+		for input in "$VM_DIR_SRC/init" "${BASH_SOURCE[0]}" /bin/busybox \
+			     "/lib/modules/$kver/modules.dep"; do
+			[[ $input -nt $out ]] && break
+			input=
+		done
+		[[ -z $input ]] && return 0
+	fi
+
+	stage=$(mktemp -d "$out.XXXXXX")
+	mkdir -p "$stage"/{bin,dev,proc,sys,newroot}
+	cp /bin/busybox "$stage/bin/busybox"
+	ln -s busybox "$stage/bin/sh"
+	install -m 0755 "$VM_DIR_SRC/init" "$stage/init"
+	pack_modules "$kver" "$stage"
+	(cd "$stage" && find . -print0 | LC_ALL=C sort -z |
+		cpio --quiet -o -0 -H newc -R 0:0) | gzip -1 >"$stage.cpio.gz"
+	mv -f "$stage.cpio.gz" "$out"
+	rm -rf "$stage"
+}
+
+# The guest runs /run/vm/cmd with bash, in the chroot.
+write_cmd() {
+	local file=$1 var
+	shift
+
+	{
+		echo "export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+		echo "export HOME=/root TERM=dumb LANG=C.UTF-8"
+		for var in $(compgen -e); do
+			[[ $var == TCS_* ]] && printf 'export %s=%q\n' "$var" "${!var}"
+		done
+		printf 'cd %q || exit 1\n' "$REPO"
+		printf 'exec'
+		printf ' %q' "$@"
+		printf '\n'
+	} >"$file"
+}
+
+main() {
+	local kver kernel vm_dir initramfs accel smp icount=() rc status
+
+	[[ $# -ge 2 ]] || usage
+	kver=$1
+	shift
+
+	kernel=/boot/vmlinuz-$kver
+	[[ -r $kernel ]] || die "no kernel $kernel (see selftests/vm/install-deps.sh)"
+	[[ -d /lib/modules/$kver ]] || die "no /lib/modules/$kver"
+	command -v qemu-system-x86_64 >/dev/null ||
+		die "qemu-system-x86_64 missing (see selftests/vm/install-deps.sh)"
+	[[ -x /bin/busybox ]] || die "/bin/busybox missing (apt-get install busybox-static)"
+
+	vm_dir=$REPO/build/vm/$kver
+	mkdir -p "$vm_dir"
+	initramfs=$vm_dir/initramfs.cpio.gz
+	build_initramfs "$kver" "$initramfs"
+
+	trap cleanup EXIT
+	trap 'exit 130' INT TERM
+	run_dir=$(mktemp -d "$vm_dir/run.XXXXXX")
+	mkdir "$run_dir/share"
+	: >"$run_dir/output"
+	write_cmd "$run_dir/share/cmd" "$@"
+
+	smp=$VM_SMP
+	if [[ $VM_ICOUNT == 1 ]]; then
+		# One guest nanosecond per instruction, idle time skipped.
+		icount=(-icount shift=0,sleep=off)
+		smp=1
+	fi
+
+	# thread=single: multi-threaded TCG corrupts code being patched by
+	# kprobes while another vCPU runs it (see KERNEL-NOTES.md).
+	# nowatchdog: an emulated CPU starved by a busy host is no lockup.
+	timeout -k 10 "$VM_TIMEOUT" \
+	qemu-system-x86_64 \
+		-accel tcg,thread=single -cpu max "${icount[@]}" \
+		-m "$VM_MEM" -smp "$smp" \
+		-nographic -nodefaults -no-reboot -monitor none \
+		-chardev "file,id=console,path=$run_dir/console.log" \
+		-serial chardev:console \
+		-chardev "file,id=output,path=$run_dir/output" \
+		-serial chardev:output \
+		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+		-virtfs "local,path=$run_dir/share,mount_tag=vmrun,security_model=none" \
+		-kernel "$kernel" -initrd "$initramfs" \
+		-append "console=ttyS0 loglevel=5 panic=-1 panic_on_warn=1 oops=panic nowatchdog" \
+		</dev/null >"$run_dir/qemu.log" 2>&1 &
+	qemu_pid=$!
+
+	# Stream CMD's output while the guest runs; tail exits after qemu does.
+	tail -s 0.2 -n +1 -f --pid="$qemu_pid" "$run_dir/output" &
+	tail_pid=$!
+
+	rc=0
+	wait "$qemu_pid" || rc=$?
+	qemu_pid=
+	wait "$tail_pid" || true
+	tail_pid=
+
+	cat "$run_dir/qemu.log" >>"$run_dir/console.log"
+	mv -f "$run_dir/console.log" "$vm_dir/console.log"
+
+	status=$(cat "$run_dir/share/status" 2>/dev/null || true)
+	if [[ $rc -eq 124 ]]; then
+		echo "$SELF: $kver: timed out after ${VM_TIMEOUT}s" >&2
+	elif [[ $rc -ne 0 ]]; then
+		echo "$SELF: $kver: qemu exited with status $rc" >&2
+	elif grep -q -e 'Kernel panic' -e '---\[ end trace' "$vm_dir/console.log"; then
+		echo "$SELF: $kver: the guest kernel panicked" >&2
+	elif [[ ! $status =~ ^[0-9]+$ ]]; then
+		echo "$SELF: $kver: the guest reported no exit status" >&2
+	else
+		return "$status"
+	fi
+	echo "$SELF: last 60 lines of $vm_dir/console.log:" >&2
+	tail -n 60 "$vm_dir/console.log" >&2
+	return 1
+}
+
+main "$@"
