@@ -564,6 +564,34 @@ test_usage_errors() {
 	finish
 }
 
+# Every closestat command README.md shows runs and prints something
+# (NAME is namespace A; the reset runs in B, already reset above).
+test_readme_commands() {
+	local line cmd n=0
+
+	fails=0
+	while IFS= read -r line; do
+		cmd=${line#    }
+		cmd=${cmd%%#*}
+		cmd=${cmd//NAME/$A}
+		set -- $cmd
+		[ "$1" = sudo ] && shift
+		shift			# tools/closestat
+		n=$((n + 1))
+		case "$*" in
+		*--reset*)
+			run in_b "$CS" "$@"
+			expect "README: closestat $*" "$rc:$out$err" "0:" ;;
+		*)
+			run in_a "$CS" "$@"
+			expect "README: closestat $*: status" "$rc" 0
+			[ -n "$out" ] || expect "README: closestat $*: output" "" "something" ;;
+		esac
+	done < <(grep -E '^    (sudo )?tools/closestat' "$REPO/README.md")
+	[ "$n" -ge 5 ] || expect "README commands found" "$n" "at least 5"
+	finish
+}
+
 # The real thing: with the module unloaded the tool says so.  Reloads it.
 test_module_not_loaded() {
 	[ -n "${TCS_KO:-}" ] && [ -r "$TCS_KO" ] ||
@@ -599,6 +627,7 @@ test_reset
 test_bad_files
 test_unknown_columns
 test_usage_errors
+test_readme_commands
 test_module_not_loaded
 "
 
