@@ -1,0 +1,132 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# bench.sh: what tcp_closestat costs, side by side with a bare kprobe
+# module, bpftrace and ss (issue 5; see Documentation/performance.rst).
+#
+#   tools/bench/bench.sh [--smoke] KVER...
+#
+# Needs build/<kver>/tcp_closestat.ko (make modules-all) and tools/closestat
+# (make tools); builds the floor module into build/<kver>/bench-floor/ and
+# a static churn and twfill into build/bench/.  Per kernel it boots two
+# guests with selftests/vm/run.sh:
+#   VM_ICOUNT=1  the hot path (guest time counts instructions);
+#   VM_SMP=2     read cost, memory, and the hot path on 2 vCPUs (noisy).
+# Guests of different kernels run in parallel (BENCH_JOBS, default: the
+# number of host CPUs).  Logs and the summary go to build/bench/.
+#
+# --smoke: one small guest per kernel running every phase with tiny
+# sizes; fails if any step of the pipeline breaks.  No timing is judged.
+#
+# Environment: BENCH_ROUNDS (7), BENCH_CONNS (4000 connections per run),
+# BENCH_JOBS.
+
+set -eu
+set -o pipefail
+
+cd "$(dirname "$0")/../.."
+REPO=$(pwd)
+BUILD=${BUILD:-$REPO/build}
+OUT=$BUILD/bench
+SMOKE=0
+ROUNDS=${BENCH_ROUNDS:-7}
+CONNS=${BENCH_CONNS:-4000}
+JOBS=${BENCH_JOBS:-$(nproc)}
+
+die() { echo "bench: $*" >&2; exit 1; }
+
+if [ "${1:-}" = --smoke ]; then
+	SMOKE=1
+	shift
+fi
+[ $# -gt 0 ] || die "usage: bench.sh [--smoke] KVER..."
+
+mkdir -p "$OUT"
+cc -static -O2 -Wall -Wextra -Werror -o "$OUT/churn" tools/churn.c ||
+	die "cannot build a static churn (libc6-dev has libc.a)"
+cc -O2 -Wall -Wextra -Werror -o "$OUT/twfill" tools/bench/twfill.c
+[ -x tools/closestat ] || die "tools/closestat missing: run make tools"
+for k in "$@"; do
+	[ -f "$BUILD/$k/tcp_closestat.ko" ] ||
+		die "$BUILD/$k/tcp_closestat.ko missing: run make modules-all"
+	d=$BUILD/$k/bench-floor
+	mkdir -p "$d"
+	cp tools/bench/floor/Kbuild tools/bench/floor/tcs_floor.c "$d/"
+	make -s -C "/lib/modules/$k/build" M="$d" W=1 modules ||
+		die "cannot build the floor module for $k"
+done
+
+export TCS_BUILD=$BUILD
+
+# run_guest LOG ENV... -- ARGS...: one guest, output to LOG.
+run_guest() {
+	local log=$1; shift
+	local envs=()
+
+	while [ "$1" != -- ]; do envs+=("$1"); shift; done
+	shift
+	if env "${envs[@]}" selftests/vm/run.sh "$@" > "$log" 2>&1; then
+		return 0
+	fi
+	echo "bench: guest run failed, see $log" >&2
+	tail -n 20 "$log" >&2
+	return 1
+}
+
+# Run the queued guest jobs, at most $JOBS at a time.
+jobs_run() {
+	local pids=() failed=0 pid
+
+	for job in "${JOBLIST[@]}"; do
+		while [ "$(jobs -rp | wc -l)" -ge "$JOBS" ]; do
+			wait -n || failed=1
+		done
+		eval "$job" &
+		pids+=($!)
+	done
+	for pid in "${pids[@]}"; do
+		wait "$pid" || failed=1
+	done
+	return $failed
+}
+
+JOBLIST=()
+LOGS=()
+start=$(date +%s)
+# The long icount runs first, so that they overlap.
+for k in "$@"; do
+	if [ $SMOKE = 1 ]; then
+		LOGS+=("$OUT/$k.smoke.log")
+		JOBLIST+=("run_guest '$OUT/$k.smoke.log' VM_SMP=2 VM_TIMEOUT=600 -- $k tools/bench/guest.sh --smoke --phases 'hot read mem'")
+	else
+		LOGS+=("$OUT/$k.icount.log")
+		JOBLIST+=("run_guest '$OUT/$k.icount.log' VM_ICOUNT=1 -- $k tools/bench/guest.sh --rounds $ROUNDS --conns $CONNS --phases hot")
+	fi
+done
+for k in "$@"; do
+	[ $SMOKE = 0 ] || break
+	LOGS+=("$OUT/$k.smp.log")
+	JOBLIST+=("run_guest '$OUT/$k.smp.log' VM_SMP=2 -- $k tools/bench/guest.sh --rounds 5 --conns $CONNS --phases 'read mem smp'")
+done
+echo "bench: ${#JOBLIST[@]} guest runs on $# kernel(s), $JOBS at a time; logs in $OUT"
+jobs_run || die "a guest run failed"
+
+if [ $SMOKE = 1 ]; then
+	python3 tools/bench/report.py --smoke "${LOGS[@]}" > "$OUT/smoke.txt" ||
+		{ cat "$OUT/smoke.txt"; die "smoke: report failed"; }
+	cat "$OUT/smoke.txt"
+	echo "bench: smoke passed in $(( $(date +%s) - start )) s"
+	exit 0
+fi
+
+{
+	echo "Date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo "Host: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) CPUs;" \
+	     "QEMU $(qemu-system-x86_64 --version | sed -n 's/.*version \([^ ]*\).*/\1/p' | head -1) TCG"
+	echo "Kernels: $*"
+	echo "Rounds: $ROUNDS (icount), 5 (2 vCPUs); $CONNS connections per run"
+	echo
+	python3 tools/bench/report.py "${LOGS[@]}"
+} > "$OUT/summary.txt" || { cat "$OUT/summary.txt"; die "report failed"; }
+cat "$OUT/summary.txt"
+echo "bench: done in $(( $(date +%s) - start )) s; summary in $OUT/summary.txt"
