@@ -125,7 +125,7 @@ static void usage(FILE *f)
 "  -p, --port=LIST        only these ports: 8080,8443 or 8000-8100\n"
 "  -l, --local            only local ports (our end listens or is bound there)\n"
 "  -r, --remote           only remote ports (the peer's port)\n"
-"  -s, --state=LIST       only these counters: time_wait,close_wait,fin_wait2\n"
+"  -s, --state=LIST       only these columns, e.g. %s,%s\n"
 "  -i, --interval=SECS    repeat every SECS (0.5 ok) and show rates per second\n"
 "  -c, --count=N          with -i: stop after N intervals\n"
 "  -j, --json             JSON (with -i: one object per line)\n"
@@ -136,7 +136,8 @@ static void usage(FILE *f)
 "  -h, --help             show this help\n"
 "\n"
 "Rows are sorted busiest first.  TCS_PROC_DIR=DIR reads the files from DIR\n"
-"instead of /proc/net (for testing).\n");
+"instead of /proc/net (for testing).\n",
+		tcs_counter_names[TCS_TIME_WAIT], tcs_counter_names[TCS_CLOSE_WAIT]);
 }
 
 /* ---- reading files ---------------------------------------------------- */
