@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -429,6 +430,16 @@ static void check_row(struct __test_metadata *_metadata, const char *side,
 	EXPECT_EQ(fw2, r.v[TCS_FIN_WAIT2]) TH_LOG("%s %u fin_wait2", side, port);
 }
 
+/* Check one column of a row of the table last read. */
+static void check_col(struct __test_metadata *_metadata, const char *side,
+		      unsigned int port, enum tcs_counter col, uint64_t want)
+{
+	static const char *const names[] = TCS_COUNTER_NAMES;
+
+	EXPECT_EQ(want, find_row(side, port).v[col])
+		TH_LOG("%s %u %s", side, port, names[col]);
+}
+
 static void expect_row(struct __test_metadata *_metadata, const char *side,
 		       unsigned int port, uint64_t tw, uint64_t cw, uint64_t fw2)
 {
@@ -711,6 +722,9 @@ TEST_F(netns, tw_buckets_overflow)
 	EXPECT_EQ(max, sockstat_tw());
 	expect_row(_metadata, TCS_SIDE_LOCAL_NAME, port, max, 0, n);
 	expect_row(_metadata, TCS_SIDE_REMOTE_NAME, port, 0, n, 0);
+	check_col(_metadata, TCS_SIDE_LOCAL_NAME, port, TCS_TW_OVERFLOW, n - max);
+	check_col(_metadata, TCS_SIDE_LOCAL_NAME, port, TCS_TIME_WAIT_NOW, max);
+	check_col(_metadata, TCS_SIDE_LOCAL_NAME, port, TCS_FIN_WAIT2_NOW, 0);
 }
 
 static unsigned int local_port(int fd)
@@ -826,6 +840,343 @@ TEST_F(netns, stat_file)
 	EXPECT_EQ(4, stat_value(TCS_STAT_PORTS));
 	mem1 = stat_value(TCS_STAT_MEMORY);
 	EXPECT_LT(mem0, mem1);
+}
+
+/* Row of /proc/net/tcp_closestat_hist for a state: count, then buckets. */
+static int read_hist(const char *state, uint64_t *count, uint64_t *bucket)
+{
+	char line[4096], *tok, *save;
+	int ret = -1, i;
+	FILE *f;
+
+	f = fopen(TCS_PROC_HIST_PATH, "r");
+	if (!f)
+		return -1;
+	if (!fgets(line, sizeof(line), f))
+		goto out;
+	while (fgets(line, sizeof(line), f)) {
+		tok = strtok_r(line, " \n", &save);
+		if (!tok || strcmp(tok, state))
+			continue;
+		*count = strtoull(strtok_r(NULL, " \n", &save), NULL, 10);
+		strtok_r(NULL, " \n", &save);	/* sum_ms */
+		for (i = 0; i < TCS_HIST_BUCKETS; i++) {
+			tok = strtok_r(NULL, " \n", &save);
+			if (!tok)
+				goto out;
+			bucket[i] = strtoull(tok, NULL, 10);
+		}
+		ret = 0;
+	}
+out:
+	fclose(f);
+	return ret;
+}
+
+static uint64_t hist_count(const char *state)
+{
+	uint64_t count, bucket[TCS_HIST_BUCKETS];
+
+	return read_hist(state, &count, bucket) ? UINT64_MAX : count;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000ULL + ts.tv_nsec / 1000000;
+}
+
+/* One connection from a client bound to @lport (SO_REUSEADDR). */
+static int conn_from(int lfd, unsigned short lport, unsigned short port,
+		     int *cli, int *srv)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int one = 1;
+
+	*cli = socket(AF_INET, SOCK_STREAM, 0);
+	if (*cli < 0)
+		return -1;
+	setsockopt(*cli, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	a.sin_port = htons(lport);
+	if (bind(*cli, (struct sockaddr *)&a, sizeof(a)))
+		return -1;
+	a.sin_port = htons(port);
+	if (connect(*cli, (struct sockaddr *)&a, sizeof(a)))
+		return -1;
+	*srv = accept(lfd, NULL, NULL);
+	return *srv < 0 ? -1 : 0;
+}
+
+/*
+ * The gauges follow ss: servers close first and clients keep their ends
+ * open (CLOSE_WAIT, while the servers wait in FIN_WAIT2); then half the
+ * clients close (those servers move to TIME_WAIT).
+ */
+TEST_F(netns, gauges_follow_ss)
+{
+	const unsigned int port = 10200;
+	const int n = 40;
+	char sf[64], df[64];
+	int i;
+
+	port_filter(sf, sizeof(sf), "sport", port);
+	port_filter(df, sizeof(df), "dport", port);
+	ASSERT_EQ(0, make_conns(V4, port, n, self->cli, self->srv));
+	for (i = 0; i < n; i++)
+		close(self->srv[i]);
+	EXPECT_EQ(n, ss_wait("close-wait", df, n, 5000));
+	EXPECT_EQ(n, ss_wait("fin-wait-2", sf, n, 5000));
+	ASSERT_LE(0, read_table());
+	check_col(_metadata, TCS_SIDE_REMOTE_NAME, port, TCS_CLOSE_WAIT_NOW, n);
+	check_col(_metadata, TCS_SIDE_LOCAL_NAME, port, TCS_FIN_WAIT2_NOW, n);
+	check_col(_metadata, TCS_SIDE_LOCAL_NAME, port, TCS_TIME_WAIT_NOW, 0);
+	EXPECT_EQ(n, side_total(TCS_SIDE_LOCAL_NAME, TCS_CLOSE_WAIT_NOW));
+
+	for (i = 0; i < n / 2; i++)
+		close(self->cli[i]);
+	EXPECT_EQ(n / 2, ss_wait("time-wait", sf, n / 2, 5000));
+	EXPECT_EQ(n / 2, ss_wait("close-wait", df, n / 2, 5000));
+	ASSERT_LE(0, read_table());
+	check_col(_metadata, TCS_SIDE_REMOTE_NAME, port, TCS_CLOSE_WAIT_NOW,
+		  ss_count("close-wait", df));
+	check_col(_metadata, TCS_SIDE_LOCAL_NAME, port, TCS_FIN_WAIT2_NOW,
+		  ss_count("fin-wait-2", sf));
+	check_col(_metadata, TCS_SIDE_LOCAL_NAME, port, TCS_TIME_WAIT_NOW,
+		  ss_count("time-wait", sf));
+	check_col(_metadata, TCS_SIDE_REMOTE_NAME, port, TCS_CLOSE_WAIT, n);
+	check_col(_metadata, TCS_SIDE_LOCAL_NAME, port, TCS_TIME_WAIT, n / 2);
+	/* the stays that ended: n/2 CLOSE_WAIT, n/2 FIN_WAIT2 */
+	EXPECT_EQ((uint64_t)n / 2, hist_count("close_wait"));
+	EXPECT_EQ((uint64_t)n / 2, hist_count("fin_wait2"));
+	EXPECT_EQ(0U, hist_count("time_wait"));
+
+	for (i = n / 2; i < n; i++)
+		close(self->cli[i]);
+	EXPECT_EQ(n, ss_wait("time-wait", sf, n, 5000));
+	ASSERT_LE(0, read_table());
+	check_col(_metadata, TCS_SIDE_REMOTE_NAME, port, TCS_CLOSE_WAIT_NOW, 0);
+	check_col(_metadata, TCS_SIDE_LOCAL_NAME, port, TCS_FIN_WAIT2_NOW, 0);
+	check_col(_metadata, TCS_SIDE_LOCAL_NAME, port, TCS_TIME_WAIT_NOW, n);
+	EXPECT_EQ((uint64_t)n, hist_count("close_wait"));
+	EXPECT_EQ((uint64_t)n, hist_count("fin_wait2"));
+	EXPECT_EQ(0, stat_value(TCS_STAT_UNTRACKED));
+}
+
+/* Client-first and orphan closes: the client side's gauges follow ss. */
+TEST_F(netns, gauges_client_first_and_orphan)
+{
+	char f[64];
+	int i;
+
+	ASSERT_EQ(0, make_conns(V4, 10210, 20, self->cli, self->srv));
+	ASSERT_EQ(0, shutdown_first(self->cli, self->srv, 20));
+	port_filter(f, sizeof(f), "dport", 10210);
+	EXPECT_EQ(20, ss_wait("time-wait", f, 20, 5000));
+	ASSERT_LE(0, read_table());
+	check_col(_metadata, TCS_SIDE_REMOTE_NAME, 10210, TCS_TIME_WAIT_NOW, 20);
+	check_col(_metadata, TCS_SIDE_REMOTE_NAME, 10210, TCS_FIN_WAIT2_NOW, 0);
+	check_col(_metadata, TCS_SIDE_LOCAL_NAME, 10210, TCS_CLOSE_WAIT_NOW, 0);
+
+	ASSERT_EQ(0, make_conns(V4, 10211, 20, self->cli, self->srv));
+	for (i = 0; i < 20; i++)
+		close(self->cli[i]);
+	port_filter(f, sizeof(f), "dport", 10211);
+	EXPECT_EQ(20, ss_wait("fin-wait-2", f, 20, 5000));
+	ASSERT_LE(0, read_table());
+	/* orphaned FIN_WAIT2 timewait sockets count as FIN_WAIT2 */
+	check_col(_metadata, TCS_SIDE_REMOTE_NAME, 10211, TCS_FIN_WAIT2_NOW, 20);
+	check_col(_metadata, TCS_SIDE_REMOTE_NAME, 10211, TCS_TIME_WAIT_NOW, 0);
+	check_col(_metadata, TCS_SIDE_LOCAL_NAME, 10211, TCS_CLOSE_WAIT_NOW, 20);
+	for (i = 0; i < 20; i++)
+		close(self->srv[i]);
+	EXPECT_EQ(20, ss_wait("time-wait", f, 20, 5000));
+	ASSERT_LE(0, read_table());
+	check_col(_metadata, TCS_SIDE_REMOTE_NAME, 10211, TCS_FIN_WAIT2_NOW, 0);
+	check_col(_metadata, TCS_SIDE_REMOTE_NAME, 10211, TCS_TIME_WAIT_NOW, 20);
+	check_col(_metadata, TCS_SIDE_LOCAL_NAME, 10211, TCS_CLOSE_WAIT_NOW, 0);
+}
+
+/*
+ * tw_reused: a client re-binding its local port takes over its own
+ * TIME_WAIT (tcp_tw_reuse, TcpExt TWRecycled); a new SYN from that port
+ * takes over the server's TIME_WAIT.
+ */
+TEST_F(netns, tw_reused)
+{
+	const unsigned int port = 10220, cport = 10221;
+	const unsigned int sport2 = 10222, cport2 = 10223;
+	const int rounds = 5;
+	long long recycled;
+	int lfd, cli, srv, i;
+
+	ASSERT_EQ(0, write_file("/proc/sys/net/ipv4/tcp_tw_reuse", "1"));
+	lfd = make_listener(V4, port);
+	ASSERT_LE(0, lfd);
+	/* client closes first: its TIME_WAIT is taken over by the next connect */
+	for (i = 0; i < rounds; i++) {
+		ASSERT_EQ(0, conn_from(lfd, cport, port, &cli, &srv));
+		ASSERT_EQ(0, shutdown_first(&cli, &srv, 1));
+	}
+	recycled = tcpext("TWRecycled");
+	EXPECT_EQ(rounds - 1, recycled);
+	ASSERT_LE(0, read_table());
+	check_col(_metadata, TCS_SIDE_REMOTE_NAME, port, TCS_TIME_WAIT, rounds);
+	check_col(_metadata, TCS_SIDE_REMOTE_NAME, port, TCS_TW_REUSED, recycled);
+	check_col(_metadata, TCS_SIDE_REMOTE_NAME, port, TCS_TIME_WAIT_NOW, 1);
+	check_col(_metadata, TCS_SIDE_LOCAL_NAME, cport, TCS_TW_REUSED, recycled);
+	close(lfd);
+
+	/* server closes first: the client's next SYN takes the server's TIME_WAIT */
+	lfd = make_listener(V4, sport2);
+	ASSERT_LE(0, lfd);
+	for (i = 0; i < rounds; i++) {
+		ASSERT_EQ(0, conn_from(lfd, cport2, sport2, &cli, &srv));
+		ASSERT_EQ(0, close_first(&srv, &cli, 1));
+	}
+	ASSERT_LE(0, read_table());
+	check_col(_metadata, TCS_SIDE_LOCAL_NAME, sport2, TCS_TIME_WAIT, rounds);
+	check_col(_metadata, TCS_SIDE_LOCAL_NAME, sport2, TCS_TW_REUSED, rounds - 1);
+	check_col(_metadata, TCS_SIDE_LOCAL_NAME, sport2, TCS_TIME_WAIT_NOW, 1);
+	check_col(_metadata, TCS_SIDE_LOCAL_NAME, sport2, TCS_TW_KILLED, 0);
+	EXPECT_EQ(1, ss_count("time-wait", "sport = :10222"));
+	close(lfd);
+}
+
+/* tw_killed: `ss -K` ends TIME_WAIT sockets early. */
+TEST_F(netns, tw_killed_by_ss)
+{
+	const unsigned int port = 10230;
+	const int n = 25;
+
+	ASSERT_EQ(0, make_conns(V4, port, n, self->cli, self->srv));
+	ASSERT_EQ(0, close_first(self->srv, self->cli, n));
+	EXPECT_EQ(n, ss_wait("time-wait", "sport = :10230", n, 5000));
+	ASSERT_EQ(0, system("ss -K -Htan state time-wait '( sport = :10230 )' >/dev/null"));
+	EXPECT_EQ(0, ss_count("time-wait", "sport = :10230"));
+	EXPECT_EQ(0, sockstat_tw());
+	ASSERT_LE(0, read_table());
+	check_col(_metadata, TCS_SIDE_LOCAL_NAME, port, TCS_TIME_WAIT, n);
+	check_col(_metadata, TCS_SIDE_LOCAL_NAME, port, TCS_TW_KILLED, n);
+	check_col(_metadata, TCS_SIDE_LOCAL_NAME, port, TCS_TW_EXPIRED, 0);
+	check_col(_metadata, TCS_SIDE_LOCAL_NAME, port, TCS_TIME_WAIT_NOW, 0);
+	EXPECT_EQ((uint64_t)n, hist_count("time_wait"));
+}
+
+/*
+ * A namespace that goes away takes its timewait sockets (killed) and their
+ * tracking entries with it: the module-wide "tracked" returns to where it
+ * was (or below: earlier tests' namespaces may still be going away).
+ */
+TEST_F(netns, namespace_exit_frees_tracking)
+{
+	long long before = stat_value(TCS_STAT_TRACKED), now;
+	pid_t pid;
+	int status, i;
+
+	ASSERT_LE(0, before);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		if (unshare(CLONE_NEWNET) || lo_up() ||
+		    make_conns(V4, 10240, 30, self->cli, self->srv) ||
+		    close_first(self->srv, self->cli, 30))
+			_exit(2);
+		_exit(stat_value(TCS_STAT_TRACKED) >= before + 30 ? 0 : 3);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_EQ(0, WEXITSTATUS(status));
+	/* the namespace is dismantled by a workqueue, soon after */
+	for (i = 0; i < 500; i++) {
+		now = stat_value(TCS_STAT_TRACKED);
+		if (now <= before)
+			break;
+		usleep(20 * 1000);
+	}
+	EXPECT_GE(before, now);
+}
+
+/*
+ * close_wait_oldest_ms and /proc/net/tcp_closestat_sockets: CLOSE_WAIT
+ * sockets held open are listed with their inode, and the oldest one's age
+ * lies between the times measured around its making and the read.
+ */
+TEST_F(netns, close_wait_age_and_sockets)
+{
+	const unsigned int port = 10250;
+	const int n = 10;
+	uint64_t t0, t1, r0, r1, age;
+	char line[256], want[64];
+	int i, listed = 0;
+	struct stat st;
+	FILE *f;
+
+	t0 = now_ms();
+	ASSERT_EQ(0, make_conns(V4, port, n, self->cli, self->srv));
+	for (i = 0; i < n; i++)
+		close(self->srv[i]);
+	EXPECT_EQ(n, ss_wait("close-wait", "dport = :10250", n, 5000));
+	t1 = now_ms();
+	usleep(300 * 1000);
+	r0 = now_ms();
+	ASSERT_LE(0, read_table());
+	r1 = now_ms();
+	age = find_row(TCS_SIDE_REMOTE_NAME, port).v[TCS_CLOSE_WAIT_OLDEST_MS];
+	EXPECT_LE(r0 - t1, age + 1);
+	EXPECT_GE(r1 - t0 + 1, age);
+
+	f = fopen(TCS_PROC_SOCKETS_PATH, "r");
+	ASSERT_NE(NULL, f);
+	ASSERT_NE(NULL, fgets(line, sizeof(line), f));
+	EXPECT_STREQ("state local remote age_ms inode\n", line);
+	while (fgets(line, sizeof(line), f)) {
+		for (i = 0; i < n; i++) {
+			ASSERT_EQ(0, fstat(self->cli[i], &st));
+			snprintf(want, sizeof(want), " 127.0.0.1:%u ", port);
+			if (!strncmp(line, "close_wait ", 11) && strstr(line, want) &&
+			    strtoul(strrchr(line, ' ') + 1, NULL, 10) == st.st_ino)
+				listed++;
+		}
+	}
+	fclose(f);
+	EXPECT_EQ(n, listed);
+	for (i = 0; i < n; i++)
+		close(self->cli[i]);
+	EXPECT_EQ(0, ss_wait("close-wait", "dport = :10250", 0, 5000));
+	ASSERT_LE(0, read_table());
+	check_col(_metadata, TCS_SIDE_REMOTE_NAME, port, TCS_CLOSE_WAIT_NOW, 0);
+	check_col(_metadata, TCS_SIDE_REMOTE_NAME, port, TCS_CLOSE_WAIT_OLDEST_MS, 0);
+}
+
+/*
+ * One real 2MSL: TIME_WAIT sockets expire after 60 s (TCP_TIMEWAIT_LEN).
+ * Each entry ends in exactly one fate, and the stays land in the histogram
+ * bucket [32768, 65536) ms.
+ */
+TEST_F_TIMEOUT(netns, tw_expired_after_2msl, 120)
+{
+	const unsigned int port = 10260;
+	uint64_t count, bucket[TCS_HIST_BUCKETS];
+	const int n = 10;
+	int b;
+
+	ASSERT_EQ(0, make_conns(V4, port, n, self->cli, self->srv));
+	ASSERT_EQ(0, close_first(self->srv, self->cli, n));
+	EXPECT_EQ(n, ss_wait("time-wait", "sport = :10260", n, 5000));
+	EXPECT_EQ(0, ss_wait("time-wait", "sport = :10260", 0, 90000));
+	ASSERT_LE(0, read_table());
+	check_col(_metadata, TCS_SIDE_LOCAL_NAME, port, TCS_TIME_WAIT, n);
+	check_col(_metadata, TCS_SIDE_LOCAL_NAME, port, TCS_TW_EXPIRED, n);
+	check_col(_metadata, TCS_SIDE_LOCAL_NAME, port, TCS_TW_KILLED, 0);
+	check_col(_metadata, TCS_SIDE_LOCAL_NAME, port, TCS_TW_REUSED, 0);
+	check_col(_metadata, TCS_SIDE_LOCAL_NAME, port, TCS_TIME_WAIT_NOW, 0);
+	check_col(_metadata, TCS_SIDE_REMOTE_NAME, port, TCS_CLOSE_WAIT, n);
+	ASSERT_EQ(0, read_hist("time_wait", &count, bucket));
+	EXPECT_EQ((uint64_t)n, count);
+	for (b = 0; b < TCS_HIST_BUCKETS; b++)
+		EXPECT_EQ(b == 16 ? (uint64_t)n : 0, bucket[b]) TH_LOG("bucket %d", b);
 }
 
 TEST_HARNESS_MAIN
