@@ -61,12 +61,13 @@ cleanup() {
 # The modules the initramfs must insmod to reach the 9p root, in load order.
 # 6.12's are .ko.xz and busybox insmod wants them plain: unpack them.
 pack_modules() {
-	local kver=$1 dest=$2 path ko
+	local kver=$1 dest=$2 deps path ko
 
+	deps=$(modprobe -a -S "$kver" --show-depends 9p 9pnet_virtio virtio_pci) ||
+		die "$kver: cannot resolve the 9p and virtio modules"
 	mkdir -p "$dest/lib/modules"
-	modprobe -a -S "$kver" --show-depends 9p 9pnet_virtio virtio_pci |
-		awk '$1 == "insmod" && !seen[$2]++ { print $2 }' |
-	while read -r path; do
+	touch "$dest/lib/modules/load.order"
+	for path in $(awk '$1 == "insmod" && !seen[$2]++ { print $2 }' <<<"$deps"); do
 		ko=${path##*/}
 		case $ko in
 		*.ko.xz)  ko=${ko%.xz};  xz -dc "$path" >"$dest/lib/modules/$ko" ;;
@@ -76,8 +77,6 @@ pack_modules() {
 		esac
 		echo "$ko" >>"$dest/lib/modules/load.order"
 	done
-	[[ -s $dest/lib/modules/load.order ]] ||
-		touch "$dest/lib/modules/load.order"
 }
 
 # build/vm/KVER/initramfs.cpio.gz: busybox, /init and the modules. Rebuilt
