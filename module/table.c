@@ -58,6 +58,27 @@ static struct tcs_port *tcs_port_alloc(void)
  * allocate.  cmpxchg() is a full barrier, so the zeroed contents are
  * visible before the pointer; readers rely on the address dependency.
  */
+static struct tcs_hist __percpu *tcs_get_hist(struct tcs_net *tn)
+{
+	struct tcs_hist __percpu *hist = READ_ONCE(tn->hist);
+	struct tcs_hist __percpu *old;
+
+	if (likely(hist))
+		return hist;
+	hist = alloc_percpu_gfp(struct tcs_hist, GFP_ATOMIC | __GFP_NOWARN);
+	if (!hist)
+		return NULL;
+	old = cmpxchg(&tn->hist, NULL, hist);
+	if (old) {
+		free_percpu(hist);
+		return old;
+	}
+	atomic_long_add(sizeof(struct tcs_hist) * num_possible_cpus(),
+			&tn->memory);
+	return hist;
+}
+
+/* The directory; the histograms are in place before it is. */
 static struct tcs_dir *tcs_get_dir(struct tcs_net *tn)
 {
 	struct tcs_dir *dir = READ_ONCE(tn->dir);
@@ -65,23 +86,17 @@ static struct tcs_dir *tcs_get_dir(struct tcs_net *tn)
 
 	if (likely(dir))
 		return dir;
+	if (!tcs_get_hist(tn))
+		return NULL;
 	dir = kzalloc(sizeof(*dir), GFP_ATOMIC | __GFP_NOWARN);
 	if (!dir)
 		return NULL;
-	dir->hist = alloc_percpu_gfp(struct tcs_hist, GFP_ATOMIC | __GFP_NOWARN);
-	if (!dir->hist) {
-		kfree(dir);
-		return NULL;
-	}
 	old = cmpxchg(&tn->dir, NULL, dir);
 	if (old) {
-		free_percpu(dir->hist);
 		kfree(dir);
 		return old;
 	}
-	atomic_long_add(sizeof(*dir) +
-			sizeof(struct tcs_hist) * num_possible_cpus(),
-			&tn->memory);
+	atomic_long_add(ksize(dir), &tn->memory);
 	return dir;
 }
 
@@ -101,7 +116,7 @@ static struct tcs_chunk *tcs_get_chunk(struct tcs_net *tn,
 		kfree(chunk);
 		return old;
 	}
-	atomic_long_add(sizeof(*chunk), &tn->memory);
+	atomic_long_add(ksize(chunk), &tn->memory);
 	return chunk;
 }
 
@@ -122,7 +137,7 @@ static struct tcs_port *tcs_get_port(struct tcs_net *tn,
 		return old;
 	}
 	atomic_long_inc(&tn->ports);
-	atomic_long_add(sizeof(*port) +
+	atomic_long_add(ksize(port) +
 			sizeof(struct tcs_counters) * num_possible_cpus(),
 			&tn->memory);
 	return port;
@@ -177,10 +192,10 @@ void tcs_inc(const struct tcs_ports *ports, enum tcs_slot slot)
 			this_cpu_inc(ports->p[side]->pcpu->v[slot]);
 }
 
-/* Record a stay of @ns nanoseconds in @state (tn->dir exists). */
+/* Record a stay of @ns nanoseconds in @state (tn->dir, so tn->hist, exists). */
 void tcs_hist_add(struct tcs_net *tn, enum tcs_state state, u64 ns)
 {
-	struct tcs_hist __percpu *hist = tn->dir->hist;
+	struct tcs_hist __percpu *hist = tn->hist;
 	u64 ms = div_u64(ns, NSEC_PER_MSEC);
 	unsigned int b = min_t(unsigned int, fls64(ms), TCS_HIST_BUCKETS - 1);
 
@@ -265,14 +280,14 @@ void tcs_port_read(const struct tcs_port *port, unsigned long gen, u64 now,
 
 void tcs_hist_read(struct tcs_net *tn, struct tcs_hist *sum)
 {
-	struct tcs_dir *dir = READ_ONCE(tn->dir);
+	struct tcs_hist __percpu *hist = READ_ONCE(tn->hist);
 	unsigned int cpu, s, b;
 
 	memset(sum, 0, sizeof(*sum));
-	if (!dir)
+	if (!hist)
 		return;
 	for_each_possible_cpu(cpu) {
-		const struct tcs_hist *h = per_cpu_ptr(dir->hist, cpu);
+		const struct tcs_hist *h = per_cpu_ptr(hist, cpu);
 
 		for (s = 0; s < TCS_NR_STATES; s++) {
 			for (b = 0; b < TCS_HIST_BUCKETS; b++)
@@ -309,6 +324,8 @@ void tcs_table_free(struct tcs_net *tn)
 	struct tcs_dir *dir = tn->dir;
 	unsigned int side, i, j;
 
+	free_percpu(tn->hist);
+	tn->hist = NULL;
 	if (!dir)
 		return;
 	for (side = 0; side < TCS_NR_SIDES; side++) {
@@ -322,7 +339,6 @@ void tcs_table_free(struct tcs_net *tn)
 			kfree(chunk);
 		}
 	}
-	free_percpu(dir->hist);
 	kfree(dir);
 	tn->dir = NULL;
 }

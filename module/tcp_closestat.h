@@ -85,12 +85,12 @@ struct tcs_hist {
 
 struct tcs_dir {
 	struct tcs_chunk *chunk[TCS_NR_SIDES][TCS_NR_CHUNKS];
-	struct tcs_hist __percpu *hist;
 };
 
 /* Per network namespace state, in net_generic(). */
 struct tcs_net {
 	struct tcs_dir *dir;
+	struct tcs_hist __percpu *hist;	/* set before dir */
 	bool dying;
 	atomic_long_t alloc_failed;
 	atomic_long_t untracked;
@@ -136,7 +136,6 @@ extern unsigned int tcs_max_tracked;
 int tcs_track_init(void);
 void tcs_track_exit(void);
 long tcs_tracked(void);
-size_t tcs_track_entry_size(void);
 void tcs_track_enter(struct tcs_net *tn, const struct tcs_ports *ports,
 		     const struct sock_common *skc, unsigned long ino,
 		     enum tcs_state state);

@@ -133,11 +133,6 @@ long tcs_tracked(void)
 	return percpu_counter_sum(&tcs_nr_tracked);
 }
 
-size_t tcs_track_entry_size(void)
-{
-	return kmem_cache_size(tcs_track_cache);
-}
-
 static struct tcs_bucket *tcs_bucket(const void *obj)
 {
 	return &tcs_buckets[hash_ptr(obj, tcs_bucket_bits)];
