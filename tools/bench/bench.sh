@@ -11,14 +11,14 @@
 # a static churn and twfill into build/bench/.  Per kernel it boots two
 # guests with selftests/vm/run.sh:
 #   VM_ICOUNT=1  the hot path (guest time counts instructions);
-#   VM_SMP=2     read cost, memory, and the hot path on 2 vCPUs (noisy).
+#   VM_SMP=2     read cost and memory.
 # Guests of different kernels run in parallel (BENCH_JOBS, default: the
 # number of host CPUs).  Logs and the summary go to build/bench/.
 #
 # --smoke: one small guest per kernel running every phase with tiny
 # sizes; fails if any step of the pipeline breaks.  No timing is judged.
 #
-# Environment: BENCH_ROUNDS (7), BENCH_CONNS (4000 connections per run),
+# Environment: BENCH_ROUNDS (7), BENCH_CONNS (1000 connections per run),
 # BENCH_JOBS.
 
 set -eu
@@ -30,7 +30,7 @@ BUILD=${BUILD:-$REPO/build}
 OUT=$BUILD/bench
 SMOKE=0
 ROUNDS=${BENCH_ROUNDS:-7}
-CONNS=${BENCH_CONNS:-4000}
+CONNS=${BENCH_CONNS:-1000}
 JOBS=${BENCH_JOBS:-$(nproc)}
 
 die() { echo "bench: $*" >&2; exit 1; }
@@ -42,7 +42,7 @@ fi
 [ $# -gt 0 ] || die "usage: bench.sh [--smoke] KVER..."
 
 mkdir -p "$OUT"
-cc -static -O2 -Wall -Wextra -Werror -o "$OUT/churn" tools/churn.c ||
+cc -static -O2 -Wall -Wextra -Werror -DSECONDS_DIGITS=6 -o "$OUT/churn" tools/churn.c ||
 	die "cannot build a static churn (libc6-dev has libc.a)"
 cc -O2 -Wall -Wextra -Werror -o "$OUT/twfill" tools/bench/twfill.c
 [ -x tools/closestat ] || die "tools/closestat missing: run make tools"
@@ -106,7 +106,7 @@ done
 for k in "$@"; do
 	[ $SMOKE = 0 ] || break
 	LOGS+=("$OUT/$k.smp.log")
-	JOBLIST+=("run_guest '$OUT/$k.smp.log' VM_SMP=2 -- $k tools/bench/guest.sh --rounds 5 --conns $CONNS --phases 'read mem smp'")
+	JOBLIST+=("run_guest '$OUT/$k.smp.log' VM_SMP=2 -- $k tools/bench/guest.sh --phases 'read mem'")
 done
 echo "bench: ${#JOBLIST[@]} guest runs on $# kernel(s), $JOBS at a time; logs in $OUT"
 jobs_run || die "a guest run failed"
@@ -124,7 +124,8 @@ fi
 	echo "Host: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) CPUs;" \
 	     "QEMU $(qemu-system-x86_64 --version | sed -n 's/.*version \([^ ]*\).*/\1/p' | head -1) TCG"
 	echo "Kernels: $*"
-	echo "Rounds: $ROUNDS (icount), 5 (2 vCPUs); $CONNS connections per run"
+	echo "Rounds: $ROUNDS; $CONNS connections per run"
+	echo "Module: $(git log -1 --format='%h %s' -- module)"
 	echo
 	python3 tools/bench/report.py "${LOGS[@]}"
 } > "$OUT/summary.txt" || { cat "$OUT/summary.txt"; die "report failed"; }

@@ -9,7 +9,8 @@
 #
 # hot   churn under none / floor / tcp_closestat / bpftrace, interleaved,
 #       per round and variant: server-first and client-first close, one
-#       process and two; times are churn's own (guest time).  Meant for a
+#       process and two; times are churn's own (guest time).  tcs_notrack
+#       is tcp_closestat with max_tracked=0 (no per-socket tracking).  Meant for a
 #       guest booted with VM_ICOUNT=1, where guest time counts instructions.
 # smp   the same with two processes only, for a 2-vCPU guest without
 #       icount (wall-clock guest time: noisy).
@@ -36,7 +37,7 @@ CLOSESTAT=$REPO/tools/closestat
 WORK=/tmp/tcs-bench
 
 ROUNDS=7
-CONNS=2000
+CONNS=1000
 PHASES="hot read mem"
 SMOKE=0
 TW_SMALL=5000
@@ -143,6 +144,7 @@ variant_start() {
 	none) ;;
 	floor) insmod $FLOOR ;;
 	tcp_closestat) insmod $KO ;;
+	tcs_notrack) insmod $KO max_tracked=0 ;;
 	bpftrace) bpftrace_start ;;
 	esac
 }
@@ -157,7 +159,7 @@ variant_stop() {
 		rmmod tcs_floor
 		got=$(dmesg | sed -n 's/.*tcs_floor: hits tcp_set_state \([0-9]*\) .*/\1/p' | tail -1)
 		[ "${got:-0}" -gt 0 ] || fail "floor probes did not fire" ;;
-	tcp_closestat)
+	tcp_closestat|tcs_notrack)
 		got=$(tcs_value local $port time_wait)
 		[ "$got" = "$want" ] ||
 			fail "tcp_closestat counted $got TIME_WAIT on port $port, want $want"
@@ -185,12 +187,12 @@ phase_smp() {
 
 run_hot() {
 	local tag=$1 procs_list=$2
-	local variants="none floor tcp_closestat bpftrace" r v i port out
+	local variants="none floor tcp_closestat tcs_notrack bpftrace" r v i port out
 	local order procs
 
 	for r in $(seq 1 $ROUNDS); do
 		# Rotate the order of the variants from round to round.
-		for v in $(rotate $(( (r - 1) % 4 )) $variants); do
+		for v in $(rotate $(( (r - 1) % 5 )) $variants); do
 			variant_start $v
 			i=0
 			$CHURN -q -n 20 -p 39999	# warm up

@@ -13,7 +13,7 @@ import statistics
 import sys
 from collections import defaultdict
 
-VARIANTS = ["none", "floor", "tcp_closestat", "bpftrace"]
+VARIANTS = ["none", "floor", "tcp_closestat", "tcs_notrack", "bpftrace"]
 
 
 def parse(paths):

@@ -2,11 +2,12 @@
 /*
  * tcs_floor: the floor of tcp_closestat's probe design, for the benchmark.
  *
- * The same hook points as tcp_closestat (a kprobe on tcp_set_state, a
- * kprobe on the function that hashes a new timewait socket, a kretprobe
- * with an entry handler on tcp_timewait_state_process), each handler doing
- * one per-CPU increment and nothing else.  The totals are printed when the
- * module is removed, so that the benchmark can check the probes fired.
+ * The same hook points as tcp_closestat (module/probes.c): kprobes on
+ * tcp_set_state, tcp_time_wait, the function that hashes a new timewait
+ * socket, tw_timer_handler and inet_twsk_kill; kretprobes with an entry
+ * handler on tcp_timewait_state_process and tcp_twsk_unique.  Each handler
+ * does one per-CPU increment and nothing else.  The totals are printed when
+ * the module is removed, so that the benchmark can check the probes fired.
  */
 
 #include <linux/kernel.h>
@@ -22,76 +23,100 @@
 
 enum floor_hook {
 	FLOOR_SET_STATE,
+	FLOOR_TIME_WAIT,
 	FLOOR_HASHDANCE,
-	FLOOR_TW_ENTRY,
-	FLOOR_TW_RETURN,
-	FLOOR_NR_HOOKS
+	FLOOR_TW_TIMER,
+	FLOOR_TW_KILL,
+	FLOOR_NR_KPROBES,
+	FLOOR_TW_PROCESS = FLOOR_NR_KPROBES,
+	FLOOR_TWSK_UNIQUE,
+	FLOOR_NR_PROBES,
+	FLOOR_NR_HITS = FLOOR_NR_PROBES + 2	/* two return handlers */
 };
 
-struct floor_hits {
-	unsigned long n[FLOOR_NR_HOOKS];
+static DEFINE_PER_CPU(unsigned long [FLOOR_NR_HITS], floor_hits);
+
+static int floor_pre(struct kprobe *p, struct pt_regs *regs);
+
+static struct kprobe floor_kp[FLOOR_NR_KPROBES] = {
+	[FLOOR_SET_STATE] = { .symbol_name = "tcp_set_state" },
+	[FLOOR_TIME_WAIT] = { .symbol_name = "tcp_time_wait" },
+	[FLOOR_HASHDANCE] = { .symbol_name = FLOOR_HASHDANCE_SYMBOL },
+	[FLOOR_TW_TIMER]  = { .symbol_name = "tw_timer_handler" },
+	[FLOOR_TW_KILL]   = { .symbol_name = "inet_twsk_kill" },
 };
 
-static DEFINE_PER_CPU(struct floor_hits, floor_hits);
+static struct kprobe *floor_kprobes[FLOOR_NR_KPROBES];
 
-static int floor_set_state(struct kprobe *p, struct pt_regs *regs)
+static int floor_pre(struct kprobe *p, struct pt_regs *regs)
 {
-	this_cpu_inc(floor_hits.n[FLOOR_SET_STATE]);
+	this_cpu_inc(floor_hits[p - floor_kp]);
 	return 0;
 }
 
-static int floor_hashdance(struct kprobe *p, struct pt_regs *regs)
+static int floor_tw_process_entry(struct kretprobe_instance *ri,
+				  struct pt_regs *regs)
 {
-	this_cpu_inc(floor_hits.n[FLOOR_HASHDANCE]);
+	this_cpu_inc(floor_hits[FLOOR_TW_PROCESS]);
 	return 0;
 }
 
-static int floor_tw_entry(struct kretprobe_instance *ri, struct pt_regs *regs)
+static int floor_tw_process_ret(struct kretprobe_instance *ri,
+				struct pt_regs *regs)
 {
-	this_cpu_inc(floor_hits.n[FLOOR_TW_ENTRY]);
+	this_cpu_inc(floor_hits[FLOOR_NR_PROBES]);
 	return 0;
 }
 
-static int floor_tw_return(struct kretprobe_instance *ri, struct pt_regs *regs)
+static int floor_twsk_unique_entry(struct kretprobe_instance *ri,
+				   struct pt_regs *regs)
 {
-	this_cpu_inc(floor_hits.n[FLOOR_TW_RETURN]);
+	this_cpu_inc(floor_hits[FLOOR_TWSK_UNIQUE]);
 	return 0;
 }
 
-static struct kprobe floor_set_state_kp = {
-	.symbol_name	= "tcp_set_state",
-	.pre_handler	= floor_set_state,
-};
+static int floor_twsk_unique_ret(struct kretprobe_instance *ri,
+				 struct pt_regs *regs)
+{
+	this_cpu_inc(floor_hits[FLOOR_NR_PROBES + 1]);
+	return 0;
+}
 
-static struct kprobe floor_hashdance_kp = {
-	.symbol_name	= FLOOR_HASHDANCE_SYMBOL,
-	.pre_handler	= floor_hashdance,
-};
-
-static struct kretprobe floor_tw_rp = {
+static struct kretprobe floor_tw_process_rp = {
 	.kp.symbol_name	= "tcp_timewait_state_process",
-	.entry_handler	= floor_tw_entry,
-	.handler	= floor_tw_return,
+	.entry_handler	= floor_tw_process_entry,
+	.handler	= floor_tw_process_ret,
 };
 
-static struct kprobe *floor_kprobes[] = {
-	&floor_set_state_kp,
-	&floor_hashdance_kp,
+static struct kretprobe floor_twsk_unique_rp = {
+	.kp.symbol_name	= "tcp_twsk_unique",
+	.entry_handler	= floor_twsk_unique_entry,
+	.handler	= floor_twsk_unique_ret,
+};
+
+static struct kretprobe *floor_kretprobes[] = {
+	&floor_tw_process_rp,
+	&floor_twsk_unique_rp,
 };
 
 static int __init floor_init(void)
 {
-	int err;
+	int err, i;
 
-	err = register_kprobes(floor_kprobes, ARRAY_SIZE(floor_kprobes));
+	for (i = 0; i < FLOOR_NR_KPROBES; i++) {
+		floor_kp[i].pre_handler = floor_pre;
+		floor_kprobes[i] = &floor_kp[i];
+	}
+	err = register_kprobes(floor_kprobes, FLOOR_NR_KPROBES);
 	if (err) {
 		pr_err("cannot register kprobes: %d\n", err);
 		return err;
 	}
-	err = register_kretprobe(&floor_tw_rp);
+	err = register_kretprobes(floor_kretprobes,
+				  ARRAY_SIZE(floor_kretprobes));
 	if (err) {
-		pr_err("cannot register kretprobe: %d\n", err);
-		unregister_kprobes(floor_kprobes, ARRAY_SIZE(floor_kprobes));
+		pr_err("cannot register kretprobes: %d\n", err);
+		unregister_kprobes(floor_kprobes, FLOOR_NR_KPROBES);
 		return err;
 	}
 	return 0;
@@ -99,24 +124,30 @@ static int __init floor_init(void)
 
 static void __exit floor_exit(void)
 {
-	unsigned long sum[FLOOR_NR_HOOKS] = { 0 };
+	unsigned long sum[FLOOR_NR_HITS] = { 0 };
+	unsigned long missed = 0;
 	int cpu, i;
 
-	unregister_kretprobe(&floor_tw_rp);
-	unregister_kprobes(floor_kprobes, ARRAY_SIZE(floor_kprobes));
+	unregister_kretprobes(floor_kretprobes, ARRAY_SIZE(floor_kretprobes));
+	unregister_kprobes(floor_kprobes, FLOOR_NR_KPROBES);
 
 	for_each_possible_cpu(cpu)
-		for (i = 0; i < FLOOR_NR_HOOKS; i++)
-			sum[i] += per_cpu(floor_hits, cpu).n[i];
-	pr_info("hits tcp_set_state %lu %s %lu tcp_timewait_state_process %lu return %lu missed %lu %lu %lu %d\n",
-		sum[FLOOR_SET_STATE], FLOOR_HASHDANCE_SYMBOL,
-		sum[FLOOR_HASHDANCE], sum[FLOOR_TW_ENTRY],
-		sum[FLOOR_TW_RETURN], floor_set_state_kp.nmissed,
-		floor_hashdance_kp.nmissed, floor_tw_rp.kp.nmissed,
-		floor_tw_rp.nmissed);
+		for (i = 0; i < FLOOR_NR_HITS; i++)
+			sum[i] += per_cpu(floor_hits, cpu)[i];
+	for (i = 0; i < FLOOR_NR_KPROBES; i++)
+		missed += floor_kp[i].nmissed;
+	for (i = 0; i < ARRAY_SIZE(floor_kretprobes); i++)
+		missed += floor_kretprobes[i]->kp.nmissed +
+			  floor_kretprobes[i]->nmissed;
+	pr_info("hits tcp_set_state %lu tcp_time_wait %lu %s %lu tw_timer_handler %lu inet_twsk_kill %lu tcp_timewait_state_process %lu/%lu tcp_twsk_unique %lu/%lu missed %lu\n",
+		sum[FLOOR_SET_STATE], sum[FLOOR_TIME_WAIT],
+		FLOOR_HASHDANCE_SYMBOL, sum[FLOOR_HASHDANCE],
+		sum[FLOOR_TW_TIMER], sum[FLOOR_TW_KILL],
+		sum[FLOOR_TW_PROCESS], sum[FLOOR_NR_PROBES],
+		sum[FLOOR_TWSK_UNIQUE], sum[FLOOR_NR_PROBES + 1], missed);
 }
 
 module_init(floor_init);
 module_exit(floor_exit);
 MODULE_LICENSE("GPL");
-MODULE_DESCRIPTION("Benchmark floor: tcp_closestat's kprobes, one per-CPU increment each");
+MODULE_DESCRIPTION("Benchmark floor: tcp_closestat's probes, one per-CPU increment each");
