@@ -125,7 +125,7 @@ write_cmd() {
 }
 
 main() {
-	local kver kernel vm_dir initramfs accel smp icount=() rc status
+	local kver kernel vm_dir initramfs smp icount=() rc status
 
 	[[ $# -ge 2 ]] || usage
 	kver=$1
