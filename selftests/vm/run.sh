@@ -6,14 +6,16 @@
 #
 #   selftests/vm/run.sh KVER CMD [ARGS...]
 #
-#   host                                   guest (/boot/vmlinuz-KVER)
-#   ----                                   -----
-#   /  --------- 9p "hostroot", ro ------> chroot, fresh /proc /sys /dev,
-#                                          tmpfs /tmp /run
-#   build/vm/KVER/run.XXXXXX/share         /run/vm: cmd in, status out
-#              --- 9p "vmrun", rw ------->
-#   build/vm/KVER/run.XXXXXX/console.log   ttyS0: kernel console
-#   stdout  <-- tail -f run.XXXXXX/output  ttyS1: CMD's stdout + stderr
+#   host                              guest (/boot/vmlinuz-KVER)
+#   /           -- 9p hostroot, ro -->  /, chrooted into, with fresh /proc,
+#                                       /sys, /dev and tmpfs on /tmp, /run
+#   the repo    -- 9p repo, ro ------>  the same path (the repo may live
+#                                       under /tmp, which the tmpfs hides)
+#   RUN/share   -- 9p vmrun, rw ----->  /run/vm: repo, cmd in; status out
+#   RUN/console.log  <-- ttyS0 -------  kernel console
+#   stdout <- tail -f RUN/output <----  ttyS1: CMD's stdout and stderr
+#
+#   (RUN is build/vm/KVER/run.XXXXXX, removed at exit)
 #
 # Exit status: CMD's, or 1 if the guest panicked (oops, WARN with
 # panic_on_warn), timed out or never reported a status; the console's tail
@@ -148,6 +150,7 @@ main() {
 	run_dir=$(mktemp -d "$vm_dir/run.XXXXXX")
 	mkdir "$run_dir/share"
 	: >"$run_dir/output"
+	echo "$REPO" >"$run_dir/share/repo"
 	write_cmd "$run_dir/share/cmd" "$@"
 
 	smp=$VM_SMP
@@ -171,6 +174,7 @@ main() {
 		-serial chardev:output \
 		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 		-virtfs "local,path=$run_dir/share,mount_tag=vmrun,security_model=none" \
+		-virtfs "local,path=$REPO,mount_tag=repo,security_model=none,readonly=on,multidevs=remap" \
 		-kernel "$kernel" -initrd "$initramfs" \
 		-append "console=ttyS0 loglevel=5 panic=-1 panic_on_warn=1 oops=panic nowatchdog" \
 		</dev/null >"$run_dir/qemu.log" 2>&1 &

@@ -21,14 +21,18 @@ failed=0
 ok()   { passed=$((passed + 1)); echo "ok   $*"; }
 fail() { failed=$((failed + 1)); echo "FAIL $*"; }
 
-# expect NAME WANT_STATUS WANT_OUTPUT_REGEX KVER CMD...
+# expect NAME WANT_STATUS REGEX KVER CMD...: run.sh KVER CMD... must exit with
+# WANT_STATUS, and its stdout (stderr, if WANT_STATUS is not 0) match REGEX.
 expect() {
-	local name=$1 want=$2 regex=$3 kver=$4 out rc=0 t0 t1
+	local name=$1 want=$2 regex=$3 kver=$4 out rc=0 t0 t1 ds
 	shift 4
 
 	t0=${EPOCHREALTIME/[.,]/}
 	out=$("$RUN" "$kver" "$@" 2>"$WORK/stderr") || rc=$?
 	t1=${EPOCHREALTIME/[.,]/}
+	ds=$(((t1 - t0) / 100000))
+	[[ $want -eq 0 ]] || out=$(<"$WORK/stderr")
+
 	if [[ $rc -ne $want ]]; then
 		fail "$kver: $name: exit status $rc, want $want"
 		sed 's/^/     | /' "$WORK/stderr" | tail -n 15
@@ -36,8 +40,7 @@ expect() {
 		fail "$kver: $name: output does not match /$regex/"
 		sed 's/^/     | /' <<<"$out" | tail -n 15
 	else
-		t0=$(((t1 - t0) / 100000))
-		ok "$kver: $name ($((t0 / 10)).$((t0 % 10)) s)"
+		ok "$kver: $name ($((ds / 10)).$((ds % 10)) s)"
 	fi
 }
 
@@ -93,10 +96,10 @@ main() {
 			 ip -n x link set lo up && ss -tan && ss -tanK dst 127.0.0.9'
 		expect "diag modules loaded" 0 '^inet_diag tcp_diag udp_diag veth$' "$k" sh -c \
 			'for m in inet_diag tcp_diag udp_diag veth; do grep -q "^$m " /proc/modules && printf "%s " $m; done | sed "s/ \$//"; echo'
-		expect "an oops fails the run" 1 "" "$k" sh -c 'echo c >/proc/sysrq-trigger; sleep 30'
-		expect "a WARN fails the run" 1 "" "$k" \
+		expect "an oops fails the run" 1 "panicked" "$k" sh -c 'echo c >/proc/sysrq-trigger; sleep 30'
+		expect "a WARN fails the run" 1 "panicked" "$k" \
 			insmod "$WORK/$k/tcs_warn.ko"
-		VM_TIMEOUT=20 expect "a timeout fails the run" 1 "" "$k" sleep 600
+		VM_TIMEOUT=20 expect "a timeout fails the run" 1 "timed out" "$k" sleep 600
 		VM_ICOUNT=1 expect "VM_ICOUNT=1 runs on one CPU" 0 '^1$' "$k" nproc
 	done
 
