@@ -16,7 +16,7 @@ readonly PACKAGES=(
 	# checkpatch and the kselftest headers come from the kernel sources
 	linux-source-6.1 linux-source-6.12
 	# build and static checks
-	make gcc libc6-dev sparse clang
+	make gcc libc6-dev sparse clang libclang-rt-dev	# libFuzzer, ASan, UBSan runtimes
 	# used inside the guest
 	iproute2 python3 nginx-light wrk bpftrace
 )
