@@ -333,6 +333,10 @@ remote 20001 0 50 0"
 		"$CS" -N tcs-nosuch
 	expect_fail "-N ../x" 2 "closestat: invalid network namespace name '../x'" \
 		"$CS" -N ../x
+	# entering a namespace needs CAP_SYS_ADMIN
+	run $NOBODY "$CS" -N "$A"
+	expect "-N as nobody: status" "$rc" 1
+	expect "-N as nobody: message" "$(printf '%s\n' "$err" | grep -cE '^closestat: cannot (open|enter) network namespace "'"$A"'"')" 1
 	finish
 }
 
