@@ -12,6 +12,7 @@
 #   make style / sparse   checkpatch / sparse over the module sources
 
 KERNELRELEASE ?= $(shell uname -r)
+# The running kernel's headers, else the first installed kernel's (said so).
 KDIR ?= $(firstword $(wildcard /lib/modules/$(KERNELRELEASE)/build) \
 		    $(wildcard /lib/modules/*/build))
 # The kernels `make check' boots: every installed Debian 6.1 and 6.12 kernel.
@@ -39,13 +40,15 @@ module:
 	  echo "  Install them (Debian: apt-get install linux-headers-\$$(uname -r))" >&2; \
 	  echo "  or point KDIR at a configured kernel tree: make KDIR=/path" >&2; \
 	  exit 2; }
+	@case "$(KDIR)" in /lib/modules/$(KERNELRELEASE)/build) ;; *) \
+	  echo "tcp_closestat: building against $(KDIR) (not the running kernel's headers)";; esac
 	$(Q)$(MAKE) -C $(KDIR) M=$(CURDIR) modules
 
 # One out-of-tree build directory per kernel: build/<release>/tcp_closestat.ko
 $(BUILD)/%/tcp_closestat.ko: $(MODULE_SRCS)
 	$(Q)mkdir -p $(BUILD)/$*
-	$(Q)cp -r Kbuild module uapi $(BUILD)/$*/
-	$(Q)$(MAKE) -C /lib/modules/$*/build M=$(BUILD)/$* W=1 modules
+	$(Q)cp --parents $(MODULE_SRCS) $(BUILD)/$*/
+	$(Q)$(MAKE) -C /lib/modules/$*/build M=$(BUILD)/$* W=1 KCFLAGS=-Werror modules
 
 modules-all: $(foreach k,$(KVERS),$(BUILD)/$(k)/tcp_closestat.ko)
 
@@ -61,27 +64,38 @@ ksrc:
 
 check: deps
 	$(Q)$(MAKE) modules-all tools ksrc
+	$(Q)$(MAKE) style sparse
 	$(Q)$(MAKE) -C selftests BUILD=$(BUILD)
 	$(Q)$(MAKE) -C tools check
 	$(Q)selftests/vm/check.sh $(KVERS)
 
+# The demo builds the module as README.md says (`make`), for the guest's kernel.
+DEMO_KVER ?= $(lastword $(KVERS))
+
 demo: deps
-	$(Q)$(MAKE) modules-all tools
-	$(Q)selftests/vm/run.sh $(lastword $(KVERS)) tools/demo.sh
+	$(Q)$(MAKE) tools
+	$(Q)$(MAKE) module KDIR=/lib/modules/$(DEMO_KVER)/build
+	$(Q)TCS_KO=$(CURDIR)/tcp_closestat.ko selftests/vm/run.sh $(DEMO_KVER) tools/demo.sh
 
 bench: deps
 	$(Q)$(MAKE) modules-all tools
 	$(Q)tools/bench/bench.sh $(KVERS)
 
+# Both fail on any finding: checkpatch (--strict) and sparse on every kernel.
 style: ksrc
 	$(Q)$(BUILD)/ksrc/$(lastword $(LINUX_SOURCE_VERSIONS))/scripts/checkpatch.pl \
-		--no-tree --strict --show-types -f $(wildcard module/*.[ch]) uapi/linux/*.h
+		--no-tree --strict --quiet --show-types -f $(wildcard module/*.[ch]) \
+		uapi/linux/*.h
+	@echo "checkpatch: module/ and uapi/ clean"
 
 sparse:
 	$(Q)for k in $(KVERS); do \
 	  rm -rf $(BUILD)/sparse-$$k && mkdir -p $(BUILD)/sparse-$$k && \
-	  cp -r Kbuild module uapi $(BUILD)/sparse-$$k/ && \
-	  $(MAKE) -C /lib/modules/$$k/build M=$(BUILD)/sparse-$$k C=1 W=1 modules || exit 1; \
+	  cp --parents $(MODULE_SRCS) $(BUILD)/sparse-$$k/ && \
+	  $(MAKE) -s -C /lib/modules/$$k/build M=$(BUILD)/sparse-$$k C=1 W=1 \
+		modules >$(BUILD)/sparse-$$k.log 2>&1 || { cat $(BUILD)/sparse-$$k.log; exit 1; }; \
+	  if grep -E 'warning|error' $(BUILD)/sparse-$$k.log; then exit 1; fi; \
+	  echo "sparse: clean on $$k"; \
 	done
 
 clean:
