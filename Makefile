@@ -29,8 +29,8 @@ endif
 
 MODULE_SRCS := Kbuild $(wildcard module/*.[ch]) $(wildcard uapi/linux/*.h)
 
-.PHONY: all module modules-all tools deps ksrc check demo bench style sparse \
-	clean help
+.PHONY: all module modules-all tools deps ksrc check check-installed demo \
+	demo-installed bench bench-installed style sparse clean help
 
 all: module
 
@@ -62,8 +62,12 @@ deps:
 ksrc:
 	$(Q)selftests/vm/extract-ksrc.sh $(BUILD)/ksrc $(LINUX_SOURCE_VERSIONS)
 
+# deps may install the kernels, so what follows it runs in a new make that
+# finds them (KVERS is computed when a make starts).
 check: deps
-	$(Q)$(MAKE) modules-all tools ksrc
+	$(Q)$(MAKE) check-installed
+
+check-installed: modules-all tools ksrc
 	$(Q)$(MAKE) style sparse
 	$(Q)$(MAKE) -C selftests BUILD=$(BUILD)
 	$(Q)$(MAKE) -C tools check
@@ -73,12 +77,16 @@ check: deps
 DEMO_KVER ?= $(lastword $(KVERS))
 
 demo: deps
-	$(Q)$(MAKE) tools
+	$(Q)$(MAKE) demo-installed
+
+demo-installed: tools
 	$(Q)$(MAKE) module KDIR=/lib/modules/$(DEMO_KVER)/build
 	$(Q)TCS_KO=$(CURDIR)/tcp_closestat.ko selftests/vm/run.sh $(DEMO_KVER) tools/demo.sh
 
 bench: deps
-	$(Q)$(MAKE) modules-all tools
+	$(Q)$(MAKE) bench-installed
+
+bench-installed: modules-all tools
 	$(Q)tools/bench/bench.sh $(KVERS)
 
 # Both fail on any finding: checkpatch (--strict) and sparse on every kernel.
