@@ -2,12 +2,14 @@
 /*
  * closestat: show the per-port TIME_WAIT, CLOSE_WAIT and FIN_WAIT2
  * counters of the tcp_closestat module as a table, rates, JSON or
- * Prometheus text.
+ * Prometheus text; the time-in-state histograms (--hist); the sockets
+ * stuck in CLOSE_WAIT and their owners (--stuck).
  *
  * Exit status: 0 ok, 1 runtime error (module not loaded, unreadable or
  * malformed file, reset refused), 2 usage error.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -66,13 +68,36 @@ static enum kind kind_of(int k)
 	return k < 0 ? KIND_UNTYPED : known[k].kind;
 }
 
+/* Shown by default in the table; -e shows every column. */
+static bool default_column(int k)
+{
+	switch (k) {
+	case TCS_TIME_WAIT:
+	case TCS_CLOSE_WAIT:
+	case TCS_FIN_WAIT2:
+	case TCS_TIME_WAIT_NOW:
+	case TCS_CLOSE_WAIT_NOW:
+	case TCS_FIN_WAIT2_NOW:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static const char *const state_names[] = TCS_STATE_NAMES;
+#define STATE_CLOSE_WAIT	1	/* index of close_wait in TCS_STATE_NAMES */
+
 enum {
 	OPT_PROM = 0x100,
 	OPT_RESET,
+	OPT_HIST,
+	OPT_STUCK,
 };
 
 static struct {
 	bool numeric, no_header, zeros, json, prom, stat, reset;
+	bool extended, hist, stuck;
+	uint64_t stuck_ms;		/* --stuck: at least this old */
 	bool sides[TCS_SIDES];
 	bool ports_set;
 	uint8_t ports[TCS_NR_PORTS / 8];
@@ -84,6 +109,7 @@ static struct {
 } opt;
 
 static char table_path[4096], stat_path[4096], ctl_path[4096];
+static char hist_path[4096], sockets_path[4096];
 
 __attribute__((format(printf, 1, 2), noreturn))
 static void die(const char *fmt, ...)
@@ -126,10 +152,15 @@ static void usage(FILE *f)
 "  -l, --local            only local ports (our end listens or is bound there)\n"
 "  -r, --remote           only remote ports (the peer's port)\n"
 "  -s, --state=LIST       only these columns, e.g. %s,%s\n"
+"  -e, --extended         every column (default: entries and gauges now)\n"
 "  -i, --interval=SECS    repeat every SECS (0.5 ok) and show rates per second\n"
 "  -c, --count=N          with -i: stop after N intervals\n"
 "  -j, --json             JSON (with -i: one object per line)\n"
 "      --prom             Prometheus text format, with the module's statistics\n"
+"                         and the time-in-state histograms\n"
+"      --hist             time in each state (" TCS_PROC_HIST_NAME "), as bars\n"
+"      --stuck=SECS       sockets in %s for at least SECS (0.5 ok), with\n"
+"                         their process (pid/command)\n"
 "  -S, --stat             show the module's statistics (" TCS_PROC_STAT_NAME ")\n"
 "  -N, --netns=NAME       read network namespace NAME (" NETNS_RUN_DIR "/NAME)\n"
 "      --reset            zero this namespace's counters (needs CAP_NET_ADMIN)\n"
@@ -137,7 +168,8 @@ static void usage(FILE *f)
 "\n"
 "Rows are sorted busiest first.  TCS_PROC_DIR=DIR reads the files from DIR\n"
 "instead of /proc/net (for testing).\n",
-		tcs_counter_names[TCS_TIME_WAIT], tcs_counter_names[TCS_CLOSE_WAIT]);
+		tcs_counter_names[TCS_TIME_WAIT], tcs_counter_names[TCS_CLOSE_WAIT],
+		state_names[STATE_CLOSE_WAIT]);
 }
 
 /* ---- reading files ---------------------------------------------------- */
@@ -151,10 +183,15 @@ static void set_paths(void)
 		snprintf(table_path, sizeof(table_path), "%s/%s", dir, TCS_PROC_NAME);
 		snprintf(stat_path, sizeof(stat_path), "%s/%s", dir, TCS_PROC_STAT_NAME);
 		snprintf(ctl_path, sizeof(ctl_path), "%s/%s", dir, TCS_PROC_CTL_NAME);
+		snprintf(hist_path, sizeof(hist_path), "%s/%s", dir, TCS_PROC_HIST_NAME);
+		snprintf(sockets_path, sizeof(sockets_path), "%s/%s", dir,
+			 TCS_PROC_SOCKETS_NAME);
 	} else {
 		snprintf(table_path, sizeof(table_path), "%s", TCS_PROC_PATH);
 		snprintf(stat_path, sizeof(stat_path), "%s", TCS_PROC_STAT_PATH);
 		snprintf(ctl_path, sizeof(ctl_path), "%s", TCS_PROC_CTL_PATH);
+		snprintf(hist_path, sizeof(hist_path), "%s", TCS_PROC_HIST_PATH);
+		snprintf(sockets_path, sizeof(sockets_path), "%s", TCS_PROC_SOCKETS_PATH);
 	}
 }
 
@@ -166,18 +203,24 @@ static void die_open(const char *path)
 	die("%s: %s", path, strerror(errno));
 }
 
-/* The whole file in a NUL-terminated buffer. */
-static char *read_file(const char *path, size_t *lenp)
+/*
+ * The whole file in a NUL-terminated buffer.  With optional, a file that
+ * does not exist is NULL (an older module), not an error.
+ */
+static char *read_file_opt(const char *path, size_t *lenp, bool optional)
 {
 	size_t len = 0, cap = 16384;
-	char *buf = malloc(cap);
+	char *buf;
 	int fd;
 
-	if (!buf)
-		die("out of memory");
 	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && optional && errno == ENOENT)
+		return NULL;
 	if (fd < 0)
 		die_open(path);
+	buf = malloc(cap);
+	if (!buf)
+		die("out of memory");
 	for (;;) {
 		ssize_t n;
 
@@ -206,6 +249,11 @@ static char *read_file(const char *path, size_t *lenp)
 	return buf;
 }
 
+static char *read_file(const char *path, size_t *lenp)
+{
+	return read_file_opt(path, lenp, false);
+}
+
 static void read_table(struct tcs_table *t)
 {
 	char err[TCS_ERR_LEN];
@@ -225,6 +273,32 @@ static void read_stat(struct tcs_stat *s)
 
 	if (tcs_parse_stat(buf, len, s, err, sizeof(err)))
 		die("%s: %s", stat_path, err);
+	free(buf);
+}
+
+/* false if the file does not exist and optional is set */
+static bool read_hist(struct tcs_hist *h, bool optional)
+{
+	char err[TCS_ERR_LEN];
+	size_t len;
+	char *buf = read_file_opt(hist_path, &len, optional);
+
+	if (!buf)
+		return false;
+	if (tcs_parse_hist(buf, len, h, err, sizeof(err)))
+		die("%s: %s", hist_path, err);
+	free(buf);
+	return true;
+}
+
+static void read_sockets(struct tcs_socks *s)
+{
+	char err[TCS_ERR_LEN];
+	size_t len;
+	char *buf = read_file(sockets_path, &len);
+
+	if (tcs_parse_sockets(buf, len, s, err, sizeof(err)))
+		die("%s: %s", sockets_path, err);
 	free(buf);
 }
 
@@ -369,6 +443,10 @@ static void make_view(struct view *v)
 		int k = tcs_table_counter_of(t, c);
 
 		if (opt.states && (k < 0 || !(opt.states & (1u << k))))
+			continue;
+		/* the plain table: entries and gauges; JSON, --prom, -e: all */
+		if (!opt.states && !opt.extended && !opt.json && !opt.prom &&
+		    !default_column(k))
 			continue;
 		v->col[v->ncols] = c;
 		v->counter[v->ncols] = k;
@@ -732,6 +810,423 @@ static void print_prom(const struct view *v, const struct tcs_stat *s)
 	}
 }
 
+/* ---- histograms ---------------------------------------------------------- */
+
+#define BAR_WIDTH	40
+
+/* A number for a label: "0.5", "4.1", "16", "512" (never "1.0"). */
+static void fmt_num(char *buf, size_t len, double v)
+{
+	size_t n;
+
+	snprintf(buf, len, v < 10 ? "%.1f" : "%.0f", v);
+	n = strlen(buf);
+	if (n > 2 && !strcmp(buf + n - 2, ".0"))
+		buf[n - 2] = '\0';
+}
+
+/* Unit of a duration in ms: ms, s below a minute, min below an hour, h. */
+static double unit_of(double ms, const char **unit)
+{
+	if (ms < 1000) {
+		*unit = "ms";
+		return 1;
+	}
+	if (ms < 60000) {
+		*unit = "s";
+		return 1000;
+	}
+	if (ms < 3600000) {
+		*unit = "min";
+		return 60000;
+	}
+	*unit = "h";
+	return 3600000;
+}
+
+/* "< 1 ms", "1-2 ms", "512-1024 ms", "1-2 s", "35-70 min", ">= 70 min" */
+static void bucket_label(unsigned int b, char *buf, size_t len)
+{
+	char name[32], a[24], z[24];
+	uint64_t lo, hi;
+	const char *unit;
+	double div;
+
+	tcs_hist_bucket(b, &lo, &hi, name, sizeof(name));
+	div = unit_of(lo ? lo : hi, &unit);
+	if (!lo) {
+		fmt_num(z, sizeof(z), hi / div);
+		snprintf(buf, len, "< %s %s", z, unit);
+	} else if (!hi) {
+		fmt_num(a, sizeof(a), lo / div);
+		snprintf(buf, len, ">= %s %s", a, unit);
+	} else {
+		fmt_num(a, sizeof(a), lo / div);
+		fmt_num(z, sizeof(z), hi / div);
+		snprintf(buf, len, "%s-%s %s", a, z, unit);
+	}
+}
+
+/* A duration for people: "0.4 ms", "61.2 s", "3.5 min", "2.0 h". */
+static void fmt_duration(char *buf, size_t len, double ms)
+{
+	const char *unit;
+	double div = unit_of(ms, &unit);
+
+	snprintf(buf, len, "%.1f %s", ms / div, unit);
+}
+
+static void print_hist_bars(const struct tcs_hist *h)
+{
+	char label[64], mean[32];
+	unsigned int b, n;
+	size_t i;
+
+	for (i = 0; i < h->n; i++) {
+		const struct tcs_hist_row *r = &h->row[i];
+		uint64_t max = 0;
+
+		for (b = 0; b < TCS_HIST_BUCKETS; b++)
+			if (r->bucket[b] > max)
+				max = r->bucket[b];
+		if (!r->count) {
+			printf("%s: 0 stays\n", r->state);
+			continue;
+		}
+		fmt_duration(mean, sizeof(mean), (double)r->sum_ms / r->count);
+		printf("%s: %llu stay%s, mean %s\n", r->state,
+		       (unsigned long long)r->count, r->count == 1 ? "" : "s",
+		       mean);
+		for (b = 0; b < TCS_HIST_BUCKETS; b++) {
+			if (!r->bucket[b])
+				continue;
+			bucket_label(b, label, sizeof(label));
+			n = (unsigned int)((double)r->bucket[b] * BAR_WIDTH / max + 0.5);
+			printf("  %-12s %10llu  ", label,
+			       (unsigned long long)r->bucket[b]);
+			for (n = n ? n : 1; n; n--)
+				putchar('#');
+			putchar('\n');
+		}
+	}
+}
+
+static void print_hist_json(const struct tcs_hist *h)
+{
+	char name[32];
+	unsigned int b;
+	uint64_t lo, hi;
+	size_t i;
+
+	printf("{\"version\": %d, \"hist\": [", JSON_VERSION);
+	for (i = 0; i < h->n; i++) {
+		const struct tcs_hist_row *r = &h->row[i];
+
+		printf("%s{\"%s\": \"%s\", \"%s\": %llu, \"%s\": %llu, \"buckets\": {",
+		       i ? ", " : "", TCS_HIST_COL_STATE, r->state,
+		       TCS_HIST_COL_COUNT, (unsigned long long)r->count,
+		       TCS_HIST_COL_SUM, (unsigned long long)r->sum_ms);
+		for (b = 0; b < TCS_HIST_BUCKETS; b++) {
+			tcs_hist_bucket(b, &lo, &hi, name, sizeof(name));
+			printf("%s\"%s\": %llu", b ? ", " : "", name,
+			       (unsigned long long)r->bucket[b]);
+		}
+		printf("}}");
+	}
+	printf("]}\n");
+}
+
+/* Milliseconds as exact decimal seconds: 1 -> 0.001, 4194304 -> 4194.304 */
+static const char *ms_to_s(uint64_t ms, char *buf, size_t len)
+{
+	size_t n;
+
+	snprintf(buf, len, "%llu.%03llu", (unsigned long long)(ms / 1000),
+		 (unsigned long long)(ms % 1000));
+	n = strlen(buf);
+	while (buf[n - 1] == '0')
+		buf[--n] = '\0';
+	if (buf[n - 1] == '.')
+		buf[--n] = '\0';
+	return buf;
+}
+
+#define PROM_HIST "tcp_closestat_state_duration_seconds"
+
+static void print_hist_prom(const struct tcs_hist *h)
+{
+	char name[32], le[32];
+	uint64_t lo, hi, cum;
+	unsigned int b;
+	size_t i;
+
+	if (!h->n)
+		return;
+	prom_family(PROM_HIST,
+		    "Time tracked sockets stayed in a state, counted when they left it.",
+		    "histogram");
+	for (i = 0; i < h->n; i++) {
+		const struct tcs_hist_row *r = &h->row[i];
+
+		cum = 0;
+		for (b = 0; b < TCS_HIST_BUCKETS; b++) {
+			tcs_hist_bucket(b, &lo, &hi, name, sizeof(name));
+			cum += r->bucket[b];
+			printf(PROM_HIST "_bucket{state=\"%s\",le=\"%s\"} %llu\n",
+			       r->state, hi ? ms_to_s(hi, le, sizeof(le)) : "+Inf",
+			       (unsigned long long)cum);
+		}
+		printf(PROM_HIST "_sum{state=\"%s\"} %s\n", r->state,
+		       ms_to_s(r->sum_ms, le, sizeof(le)));
+		printf(PROM_HIST "_count{state=\"%s\"} %llu\n", r->state,
+		       (unsigned long long)r->count);
+	}
+}
+
+static void run_hist(void)
+{
+	struct tcs_hist h;
+
+	read_hist(&h, false);
+	if (opt.json)
+		print_hist_json(&h);
+	else
+		print_hist_bars(&h);
+}
+
+/* ---- stuck CLOSE_WAIT ------------------------------------------------------ */
+
+struct owner {
+	uint64_t inode;
+	pid_t pid;
+	char comm[20];
+};
+
+static int cmp_inode(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * Find the processes holding the inodes[] (sorted) as ss -p does: every
+ * /proc/PID/fd/N that links to "socket:[INODE]".  Processes we may not
+ * look into are skipped.
+ */
+static struct owner *find_owners(const uint64_t *inodes, size_t n,
+				 size_t *nowners)
+{
+	struct owner *o = NULL;
+	size_t no = 0, cap = 0;
+	struct dirent *pe, *fe;
+	DIR *proc, *fds;
+
+	*nowners = 0;
+	if (!n)
+		return NULL;
+	proc = opendir("/proc");
+	if (!proc)
+		die("/proc: %s", strerror(errno));
+	while ((pe = readdir(proc))) {
+		char path[600], link[64], comm[20] = "-";
+		bool have_comm = false;
+		char *end;
+		long pid = strtol(pe->d_name, &end, 10);
+
+		if (*end || pid <= 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/fd", pe->d_name);
+		fds = opendir(path);
+		if (!fds)
+			continue;
+		while ((fe = readdir(fds))) {
+			unsigned long long ino;
+			ssize_t l;
+			char tail;
+
+			if (fe->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "/proc/%s/fd/%s",
+				 pe->d_name, fe->d_name);
+			l = readlink(path, link, sizeof(link) - 1);
+			if (l <= 0)
+				continue;
+			link[l] = '\0';
+			if (sscanf(link, "socket:[%llu]%c", &ino, &tail) != 2 ||
+			    tail != ']' || !ino)
+				continue;
+			if (!bsearch(&(uint64_t){ ino }, inodes, n,
+				     sizeof(*inodes), cmp_inode))
+				continue;
+			if (!have_comm) {
+				FILE *f;
+
+				snprintf(path, sizeof(path), "/proc/%s/comm",
+					 pe->d_name);
+				f = fopen(path, "re");
+				if (f) {
+					if (fgets(comm, sizeof(comm), f))
+						comm[strcspn(comm, "\n")] = '\0';
+					fclose(f);
+				}
+				have_comm = true;
+			}
+			if (no == cap) {
+				cap = cap ? cap * 2 : 64;
+				o = realloc(o, cap * sizeof(*o));
+				if (!o)
+					die("out of memory");
+			}
+			o[no].inode = ino;
+			o[no].pid = pid;
+			snprintf(o[no].comm, sizeof(o[no].comm), "%s", comm);
+			no++;
+		}
+		closedir(fds);
+	}
+	closedir(proc);
+	*nowners = no;
+	return o;
+}
+
+static int cmp_owner(const void *a, const void *b)
+{
+	const struct owner *x = a, *y = b;
+
+	if (x->inode != y->inode)
+		return x->inode < y->inode ? -1 : 1;
+	return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+static int cmp_age(const void *a, const void *b)
+{
+	const struct tcs_sock *x = a, *y = b;
+
+	if (x->age_ms != y->age_ms)
+		return x->age_ms < y->age_ms ? 1 : -1;
+	return strcmp(x->local, y->local);
+}
+
+static bool sock_selected(const struct tcs_sock *k)
+{
+	bool l, r;
+
+	if (strcmp(k->state, state_names[STATE_CLOSE_WAIT]) ||
+	    k->age_ms < opt.stuck_ms)
+		return false;
+	if (!opt.ports_set)
+		return true;
+	l = opt.sides[TCS_LOCAL] && tcs_port_isset(opt.ports, k->lport);
+	r = opt.sides[TCS_REMOTE] && tcs_port_isset(opt.ports, k->rport);
+	return l || r;
+}
+
+/* Owners of inode, one entry per distinct pid, into the range [*b, *e). */
+static void owners_of(const struct owner *o, size_t no, uint64_t inode,
+		      size_t *b, size_t *e)
+{
+	size_t lo = 0, hi = no;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (o[mid].inode < inode)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	*b = lo;
+	while (lo < no && o[lo].inode == inode)
+		lo++;
+	*e = lo;
+}
+
+static void run_stuck(void)
+{
+	struct tcs_socks all;
+	struct tcs_sock *k;
+	struct owner *o;
+	uint64_t *inodes;
+	size_t n = 0, ni = 0, no, i, j, b, e;
+	unsigned int wl = strlen(TCS_SOCK_COL_LOCAL), wr = strlen(TCS_SOCK_COL_REMOTE);
+	char age[32];
+
+	read_sockets(&all);
+	k = all.s;
+	for (i = 0; i < all.n; i++)
+		if (sock_selected(&all.s[i]))
+			k[n++] = all.s[i];
+	qsort(k, n, sizeof(*k), cmp_age);
+
+	inodes = malloc((n ? n : 1) * sizeof(*inodes));
+	if (!inodes)
+		die("out of memory");
+	for (i = 0; i < n; i++)
+		if (k[i].inode)
+			inodes[ni++] = k[i].inode;
+	qsort(inodes, ni, sizeof(*inodes), cmp_inode);
+	o = find_owners(inodes, ni, &no);
+	qsort(o, no, sizeof(*o), cmp_owner);
+
+	if (opt.json) {
+		printf("{\"version\": %d, \"stuck\": [", JSON_VERSION);
+		for (i = 0; i < n; i++) {
+			printf("%s{\"%s\": \"%s\", \"%s\": \"%s\", \"%s\": %llu, \"%s\": %llu, \"processes\": [",
+			       i ? ", " : "",
+			       TCS_SOCK_COL_LOCAL, k[i].local,
+			       TCS_SOCK_COL_REMOTE, k[i].remote,
+			       TCS_SOCK_COL_AGE, (unsigned long long)k[i].age_ms,
+			       TCS_SOCK_COL_INODE, (unsigned long long)k[i].inode);
+			owners_of(o, no, k[i].inode, &b, &e);
+			for (j = b; k[i].inode && j < e; j++) {
+				printf("%s{\"pid\": %d, \"command\": \"", j > b ? ", " : "",
+				       (int)o[j].pid);
+				/* comm is at most 15 bytes of anything */
+				for (const char *c = o[j].comm; *c; c++) {
+					if (*c == '"' || *c == '\\')
+						printf("\\%c", *c);
+					else if ((unsigned char)*c < 0x20)
+						printf("\\u%04x", (unsigned char)*c);
+					else
+						putchar(*c);
+				}
+				printf("\"}");
+			}
+			printf("]}");
+		}
+		printf("]}\n");
+	} else {
+		for (i = 0; i < n; i++) {
+			if (strlen(k[i].local) > wl)
+				wl = strlen(k[i].local);
+			if (strlen(k[i].remote) > wr)
+				wr = strlen(k[i].remote);
+		}
+		if (!opt.no_header)
+			printf("%-*s  %-*s  %10s  %s\n", (int)wl, TCS_SOCK_COL_LOCAL,
+			       (int)wr, TCS_SOCK_COL_REMOTE, "age", "pid/command");
+		for (i = 0; i < n; i++) {
+			fmt_duration(age, sizeof(age), k[i].age_ms);
+			printf("%-*s  %-*s  %10s  ", (int)wl, k[i].local,
+			       (int)wr, k[i].remote, age);
+			owners_of(o, no, k[i].inode, &b, &e);
+			if (!k[i].inode || b == e)
+				putchar('-');
+			for (j = b; k[i].inode && j < e; j++) {
+				printf("%s%d/", j > b ? "," : "", (int)o[j].pid);
+				for (const char *c = o[j].comm; *c; c++)
+					putchar((unsigned char)*c < 0x20 ||
+						*c == 0x7f ? '?' : *c);
+			}
+			putchar('\n');
+		}
+	}
+	free(o);
+	free(inodes);
+	tcs_socks_free(&all);
+}
+
 /* ---- main loops -------------------------------------------------------- */
 
 static double now_mono(void)
@@ -803,8 +1298,14 @@ static void run_once(void)
 	read_table(&v.t);
 	make_view(&v);
 	if (opt.prom) {
+		struct tcs_hist h;
+
 		read_stat(&s);
+		/* a module without the histogram file: no histograms */
+		if (!read_hist(&h, true))
+			h.n = 0;
 		print_prom(&v, &s);
+		print_hist_prom(&h);
 		tcs_stat_free(&s);
 	} else if (opt.json) {
 		print_json(&v, 0);
@@ -832,6 +1333,9 @@ int main(int argc, char **argv)
 		{ "stat",	no_argument,		NULL, 'S' },
 		{ "netns",	required_argument,	NULL, 'N' },
 		{ "reset",	no_argument,		NULL, OPT_RESET },
+		{ "extended",	no_argument,		NULL, 'e' },
+		{ "hist",	no_argument,		NULL, OPT_HIST },
+		{ "stuck",	required_argument,	NULL, OPT_STUCK },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -839,7 +1343,7 @@ int main(int argc, char **argv)
 	bool local = false, remote = false;
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "nHzp:lrs:i:c:jSN:h", longopts,
+	while ((ch = getopt_long(argc, argv, "nHzp:lrs:ei:c:jSN:h", longopts,
 				 NULL)) != -1) {
 		switch (ch) {
 		case 'n':
@@ -894,6 +1398,17 @@ int main(int argc, char **argv)
 		case OPT_RESET:
 			opt.reset = true;
 			break;
+		case 'e':
+			opt.extended = true;
+			break;
+		case OPT_HIST:
+			opt.hist = true;
+			break;
+		case OPT_STUCK:
+			if (tcs_parse_age(optarg, &opt.stuck_ms, err, sizeof(err)))
+				die_usage("%s", err);
+			opt.stuck = true;
+			break;
 		case 'h':
 			usage(stderr);
 			return 0;
@@ -910,8 +1425,13 @@ int main(int argc, char **argv)
 		die_usage("--prom cannot be combined with -j, -i or -S");
 	if (opt.stat && opt.interval)
 		die_usage("-S cannot be combined with -i");
-	if (opt.reset && (opt.prom || opt.json || opt.interval || opt.stat))
+	if (opt.reset && (opt.prom || opt.json || opt.interval || opt.stat ||
+			  opt.hist || opt.stuck))
 		die_usage("--reset cannot be combined with output options");
+	if (opt.hist && opt.stuck)
+		die_usage("--hist cannot be combined with --stuck");
+	if ((opt.hist || opt.stuck) && (opt.prom || opt.interval || opt.stat))
+		die_usage("--hist and --stuck cannot be combined with --prom, -i or -S");
 	opt.sides[TCS_LOCAL] = local || !remote;
 	opt.sides[TCS_REMOTE] = remote || !local;
 
@@ -921,6 +1441,10 @@ int main(int argc, char **argv)
 
 	if (opt.reset) {
 		do_reset();
+	} else if (opt.hist) {
+		run_hist();
+	} else if (opt.stuck) {
+		run_stuck();
 	} else if (opt.stat) {
 		struct tcs_stat s;
 

@@ -7,8 +7,10 @@
  * row per (side, port).  Anything that is not exactly that is refused with
  * the line number and the problem: a reader must never show a wrong table.
  * Columns are found by name, and unknown columns appended by later
- * versions of the module are kept.
+ * versions of the module are kept.  The histogram and socket files are
+ * held to the same standard.
  */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -16,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <arpa/inet.h>
 
 #include "tcs_parse.h"
 
@@ -430,6 +433,305 @@ int tcs_parse_stat(const char *buf, size_t len, struct tcs_stat *s,
 	return 0;
 }
 
+/* ---- /proc/net/tcp_closestat_hist ------------------------------------- */
+
+void tcs_hist_bucket(unsigned int b, uint64_t *lo, uint64_t *hi,
+		     char *name, size_t namelen)
+{
+	if (b < TCS_HIST_BUCKETS - 1) {
+		*lo = b ? 1ull << (b - 1) : 0;
+		*hi = 1ull << b;
+		snprintf(name, namelen, "lt_%llu", (unsigned long long)*hi);
+	} else {
+		*lo = 1ull << (TCS_HIST_BUCKETS - 2);
+		*hi = 0;
+		snprintf(name, namelen, "ge_%llu", (unsigned long long)*lo);
+	}
+}
+
+#define HIST_FIXED	(3 + TCS_HIST_BUCKETS)	/* state count sum_ms buckets */
+
+/* Header: fixed names in order, then any valid, distinct names. */
+static int check_header(const struct field *line, const char *const *want,
+			unsigned int nwant, unsigned int *ncols,
+			char *err, size_t errlen)
+{
+	struct field f[MAX_FIELDS];
+	char q[SHOW_LEN + 4];
+	unsigned int c, d;
+	int n;
+
+	n = split(line, f, MAX_FIELDS);
+	if (n < 0)
+		return fail(err, errlen, "line 1: too many columns (at most %d)",
+			    MAX_FIELDS);
+	for (c = 0; c < nwant; c++)
+		if ((unsigned int)n <= c || !field_is(&f[c], want[c]))
+			return fail(err, errlen,
+				    "line 1: column %u is not '%s'", c + 1,
+				    want[c]);
+	for (c = nwant; c < (unsigned int)n; c++) {
+		if (!valid_name(&f[c]))
+			return fail(err, errlen, "line 1: bad column name '%s'",
+				    show(&f[c], q, sizeof(q)));
+		for (d = 0; d < c; d++)
+			if (f[d].len == f[c].len &&
+			    !memcmp(f[d].s, f[c].s, f[c].len))
+				return fail(err, errlen,
+					    "line 1: duplicate column '%s'",
+					    show(&f[c], q, sizeof(q)));
+	}
+	*ncols = n;
+	return 0;
+}
+
+/* Split a row that must have exactly ncols fields. */
+static int split_row(const struct field *line, unsigned long lineno,
+		     struct field *f, unsigned int ncols,
+		     char *err, size_t errlen)
+{
+	int n = split(line, f, ncols);
+
+	if (n == 0)
+		return fail(err, errlen, "line %lu: empty line", lineno);
+	if (n < 0)
+		return fail(err, errlen,
+			    "line %lu: too many fields (header has %u)",
+			    lineno, ncols);
+	if ((unsigned int)n < ncols)
+		return fail(err, errlen,
+			    "line %lu: short row: %d fields, header has %u",
+			    lineno, n, ncols);
+	return 0;
+}
+
+static int u64_field(const struct field *f, unsigned long lineno,
+		     const char *col, uint64_t *v, char *err, size_t errlen)
+{
+	char q[SHOW_LEN + 4];
+	int r = parse_u64(f, v);
+
+	if (r == -1)
+		return fail(err, errlen, "line %lu: %s '%s' is not a number",
+			    lineno, col, show(f, q, sizeof(q)));
+	if (r == -2)
+		return fail(err, errlen, "line %lu: %s %s overflows 64 bits",
+			    lineno, col, show(f, q, sizeof(q)));
+	return 0;
+}
+
+int tcs_parse_hist(const char *buf, size_t len, struct tcs_hist *h,
+		   char *err, size_t errlen)
+{
+	static char names[TCS_HIST_BUCKETS][24];
+	const char *want[HIST_FIXED] = {
+		TCS_HIST_COL_STATE, TCS_HIST_COL_COUNT, TCS_HIST_COL_SUM,
+	};
+	struct field line, f[MAX_FIELDS];
+	unsigned long lineno = 1;
+	unsigned int ncols, b;
+	char q[SHOW_LEN + 4];
+	size_t pos = 0, i;
+	int r;
+
+	memset(h, 0, sizeof(*h));
+	for (b = 0; b < TCS_HIST_BUCKETS; b++) {
+		uint64_t lo, hi;
+
+		tcs_hist_bucket(b, &lo, &hi, names[b], sizeof(names[b]));
+		want[3 + b] = names[b];
+	}
+	r = next_line(buf, len, &pos, lineno, &line, err, errlen);
+	if (r < 0)
+		return -1;
+	if (r == 0)
+		return fail(err, errlen, "empty file (no header line)");
+	if (check_header(&line, want, HIST_FIXED, &ncols, err, errlen))
+		return -1;
+
+	while ((r = next_line(buf, len, &pos, ++lineno, &line,
+			      err, errlen)) > 0) {
+		struct tcs_hist_row *row = &h->row[h->n];
+		uint64_t sum = 0;
+
+		if (split_row(&line, lineno, f, ncols, err, errlen))
+			return -1;
+		if (!valid_name(&f[0]))
+			return fail(err, errlen, "line %lu: bad state '%s'",
+				    lineno, show(&f[0], q, sizeof(q)));
+		for (i = 0; i < h->n; i++)
+			if (field_is(&f[0], h->row[i].state))
+				return fail(err, errlen,
+					    "line %lu: duplicate state '%s'",
+					    lineno, h->row[i].state);
+		if (h->n == TCS_HIST_MAX_STATES)
+			return fail(err, errlen,
+				    "line %lu: too many states (at most %d)",
+				    lineno, TCS_HIST_MAX_STATES);
+		memcpy(row->state, f[0].s, f[0].len);
+		row->state[f[0].len] = '\0';
+		if (u64_field(&f[1], lineno, want[1], &row->count, err, errlen) ||
+		    u64_field(&f[2], lineno, want[2], &row->sum_ms, err, errlen))
+			return -1;
+		for (b = 0; b < TCS_HIST_BUCKETS; b++) {
+			if (u64_field(&f[3 + b], lineno, want[3 + b],
+				      &row->bucket[b], err, errlen))
+				return -1;
+			if (sum + row->bucket[b] < sum)
+				return fail(err, errlen,
+					    "line %lu: buckets overflow 64 bits",
+					    lineno);
+			sum += row->bucket[b];
+		}
+		for (b = HIST_FIXED; b < ncols; b++) {
+			uint64_t v;
+
+			if (u64_field(&f[b], lineno, "column", &v, err, errlen))
+				return -1;
+		}
+		if (sum != row->count)
+			return fail(err, errlen,
+				    "line %lu: count %llu is not the sum of the buckets (%llu)",
+				    lineno, (unsigned long long)row->count,
+				    (unsigned long long)sum);
+		h->n++;
+	}
+	return r < 0 ? -1 : 0;
+}
+
+/* ---- /proc/net/tcp_closestat_sockets ---------------------------------- */
+
+void tcs_socks_free(struct tcs_socks *s)
+{
+	free(s->s);
+	s->s = NULL;
+	s->n = s->cap = 0;
+}
+
+/* "1.2.3.4:80" or "[::1]:80", as the kernel's %pI4 / %pI6c print them. */
+static int parse_addr(const struct field *f, char *out, uint16_t *port)
+{
+	char host[TCS_ADDR_LEN];
+	unsigned char bin[16];
+	const char *colon;
+	struct field pf;
+	uint64_t p;
+	size_t hlen;
+	int family;
+
+	if (f->len >= TCS_ADDR_LEN || !f->len)
+		return -1;
+	colon = memrchr(f->s, ':', f->len);
+	if (!colon)
+		return -1;
+	pf.s = colon + 1;
+	pf.len = f->s + f->len - pf.s;
+	if (parse_u64(&pf, &p) || p > 65535 || (pf.len > 1 && pf.s[0] == '0'))
+		return -1;
+	if (f->s[0] == '[') {
+		if (colon - f->s < 2 || colon[-1] != ']')
+			return -1;
+		family = AF_INET6;
+		hlen = colon - f->s - 2;
+		memcpy(host, f->s + 1, hlen);
+	} else {
+		family = AF_INET;
+		hlen = colon - f->s;
+		memcpy(host, f->s, hlen);
+	}
+	host[hlen] = '\0';
+	if (inet_pton(family, host, bin) != 1)
+		return -1;
+	memcpy(out, f->s, f->len);
+	out[f->len] = '\0';
+	*port = p;
+	return 0;
+}
+
+int tcs_parse_sockets(const char *buf, size_t len, struct tcs_socks *s,
+		      char *err, size_t errlen)
+{
+	static const char *const want[] = {
+		TCS_SOCK_COL_STATE, TCS_SOCK_COL_LOCAL, TCS_SOCK_COL_REMOTE,
+		TCS_SOCK_COL_AGE, TCS_SOCK_COL_INODE,
+	};
+	struct field line, f[MAX_FIELDS];
+	unsigned long lineno = 1;
+	char q[SHOW_LEN + 4];
+	unsigned int ncols, c;
+	size_t pos = 0;
+	int r;
+
+	memset(s, 0, sizeof(*s));
+	r = next_line(buf, len, &pos, lineno, &line, err, errlen);
+	if (r < 0)
+		return -1;
+	if (r == 0)
+		return fail(err, errlen, "empty file (no header line)");
+	if (check_header(&line, want, 5, &ncols, err, errlen))
+		return -1;
+
+	while ((r = next_line(buf, len, &pos, ++lineno, &line,
+			      err, errlen)) > 0) {
+		struct tcs_sock *k;
+
+		if (split_row(&line, lineno, f, ncols, err, errlen))
+			break;
+		if (s->n == s->cap) {
+			size_t cap = s->cap ? s->cap * 2 : 64;
+			struct tcs_sock *n = realloc(s->s, cap * sizeof(*n));
+
+			if (!n) {
+				fail(err, errlen, "out of memory");
+				break;
+			}
+			s->s = n;
+			s->cap = cap;
+		}
+		k = &s->s[s->n];
+		if (!valid_name(&f[0])) {
+			fail(err, errlen, "line %lu: bad state '%s'",
+			     lineno, show(&f[0], q, sizeof(q)));
+			break;
+		}
+		memcpy(k->state, f[0].s, f[0].len);
+		k->state[f[0].len] = '\0';
+		if (parse_addr(&f[1], k->local, &k->lport)) {
+			fail(err, errlen, "line %lu: bad local address '%s'",
+			     lineno, show(&f[1], q, sizeof(q)));
+			break;
+		}
+		if (parse_addr(&f[2], k->remote, &k->rport)) {
+			fail(err, errlen, "line %lu: bad remote address '%s'",
+			     lineno, show(&f[2], q, sizeof(q)));
+			break;
+		}
+		if ((k->local[0] == '[') != (k->remote[0] == '[')) {
+			fail(err, errlen,
+			     "line %lu: local and remote address families differ",
+			     lineno);
+			break;
+		}
+		if (u64_field(&f[3], lineno, want[3], &k->age_ms, err, errlen) ||
+		    u64_field(&f[4], lineno, want[4], &k->inode, err, errlen))
+			break;
+		for (c = 5; c < ncols; c++) {
+			uint64_t v;
+
+			if (u64_field(&f[c], lineno, "column", &v, err, errlen))
+				break;
+		}
+		if (c < ncols)
+			break;
+		s->n++;
+	}
+	if (r != 0) {
+		tcs_socks_free(s);
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * Quote len bytes of an option value for a message: at most 40, bytes
  * other than printable ASCII shown as '?', so the message stays one line.
@@ -551,6 +853,22 @@ int tcs_parse_interval(const char *s, double *sec, char *err, size_t errlen)
 			    "invalid interval '%s' (want seconds, 0.001-86400)",
 			    quote(s, strlen(s), q, sizeof(q)));
 	*sec = v;
+	return 0;
+}
+
+int tcs_parse_age(const char *s, uint64_t *ms, char *err, size_t errlen)
+{
+	char *end, q[48];
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (end == s || *end || errno || !(s[0] >= '0' && s[0] <= '9') ||
+	    strpbrk(s, "xXpP") || !isfinite(v) || v < 0 || v > 315576000)
+		return fail(err, errlen,
+			    "invalid age '%s' (want seconds, 0 or more, decimals allowed)",
+			    quote(s, strlen(s), q, sizeof(q)));
+	*ms = (uint64_t)(v * 1000 + 0.5);
 	return 0;
 }
 

@@ -67,6 +67,68 @@ struct tcs_stat {
 	struct tcs_stat_entry *e;
 };
 
+/*
+ * /proc/net/tcp_closestat_hist: one row per state, "state count sum_ms"
+ * then TCS_HIST_BUCKETS bucket counts (lt_1, lt_2, ... lt_4194304,
+ * ge_4194304).  Columns a later module appends after the buckets are
+ * skipped.  count must equal the sum of the buckets.
+ */
+#define TCS_HIST_COL_STATE	"state"
+#define TCS_HIST_COL_COUNT	"count"
+#define TCS_HIST_COL_SUM	"sum_ms"
+#define TCS_HIST_MAX_STATES	16
+
+struct tcs_hist_row {
+	char state[TCS_MAX_NAME + 1];
+	uint64_t count;
+	uint64_t sum_ms;
+	uint64_t bucket[TCS_HIST_BUCKETS];
+};
+
+struct tcs_hist {
+	size_t n;
+	struct tcs_hist_row row[TCS_HIST_MAX_STATES];
+};
+
+/*
+ * Bucket b holds stays in [lo, hi) ms, hi 0 for the last (open) bucket.
+ * Its column name ("lt_4", "ge_4194304") goes into name.
+ */
+void tcs_hist_bucket(unsigned int b, uint64_t *lo, uint64_t *hi,
+		     char *name, size_t namelen);
+
+/*
+ * /proc/net/tcp_closestat_sockets: "state local remote age_ms inode", then
+ * one row per tracked socket; addresses are 127.0.0.1:80 or [::1]:80.
+ * Columns a later module appends are skipped.
+ */
+#define TCS_SOCK_COL_STATE	"state"
+#define TCS_SOCK_COL_LOCAL	"local"
+#define TCS_SOCK_COL_REMOTE	"remote"
+#define TCS_SOCK_COL_AGE	"age_ms"
+#define TCS_SOCK_COL_INODE	"inode"
+#define TCS_ADDR_LEN		64	/* "[" INET6_ADDRSTRLEN "]" ":65535" */
+
+struct tcs_sock {
+	char state[TCS_MAX_NAME + 1];
+	char local[TCS_ADDR_LEN];	/* as in the file, normalised */
+	char remote[TCS_ADDR_LEN];
+	uint16_t lport, rport;
+	uint64_t age_ms;
+	uint64_t inode;
+};
+
+struct tcs_socks {
+	size_t n, cap;
+	struct tcs_sock *s;
+};
+
+int tcs_parse_hist(const char *buf, size_t len, struct tcs_hist *h,
+		   char *err, size_t errlen);
+int tcs_parse_sockets(const char *buf, size_t len, struct tcs_socks *s,
+		      char *err, size_t errlen);
+void tcs_socks_free(struct tcs_socks *s);
+
 /* Parse a whole file; on success the caller frees with tcs_table_free(). */
 int tcs_parse_table(const char *buf, size_t len, struct tcs_table *t,
 		    char *err, size_t errlen);
@@ -98,6 +160,9 @@ int tcs_parse_states(const char *s, unsigned int *mask, char *err,
 
 /* A positive decimal number of seconds ("1", "0.5"), at most a day. */
 int tcs_parse_interval(const char *s, double *sec, char *err, size_t errlen);
+
+/* Seconds, 0 or more, decimals allowed ("0", "2.5"), at most 10 years: ms. */
+int tcs_parse_age(const char *s, uint64_t *ms, char *err, size_t errlen);
 
 /* A positive integer that fits unsigned long. */
 int tcs_parse_count(const char *s, unsigned long *n, char *err, size_t errlen);
