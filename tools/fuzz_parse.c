@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * libFuzzer target for tcs_parse.  The first byte picks the parser, the
- * rest is its input.  Besides "no crash, no leak, no undefined behaviour"
+ * libFuzzer target for tcs_parse.  The first byte picks the parser ('0'
+ * table, '1' stat, '2' options, '3' histogram, '4' sockets, other bytes
+ * modulo 5), the rest is its input.  Besides "no crash, no leak, no undefined behaviour"
  * it checks what a caller relies on: an accepted table has valid keys, no
  * duplicate rows and survives a round trip through its /proc text; a
  * refused input leaves a one-line message.
@@ -105,6 +106,101 @@ static void fuzz_stat(const char *data, size_t size)
 	tcs_stat_free(&s);
 }
 
+/* An accepted histogram: counts add up, and it survives a round trip. */
+static void fuzz_hist(const char *data, size_t size)
+{
+	char err[TCS_ERR_LEN] = "", name[32], *buf;
+	struct tcs_hist h, u;
+	size_t i, j, len, cap;
+	uint64_t lo, hi, sum;
+	unsigned int b;
+	int r;
+
+	r = tcs_parse_hist(data, size, &h, err, sizeof(err));
+	check_err(r, err);
+	if (r)
+		return;
+	if (h.n > TCS_HIST_MAX_STATES)
+		abort();
+	cap = 4096 + h.n * (TCS_MAX_NAME + (TCS_HIST_BUCKETS + 2) * 21);
+	buf = malloc(cap);
+	if (!buf)
+		abort();
+	len = snprintf(buf, cap, "%s %s %s", TCS_HIST_COL_STATE,
+		       TCS_HIST_COL_COUNT, TCS_HIST_COL_SUM);
+	for (b = 0; b < TCS_HIST_BUCKETS; b++) {
+		tcs_hist_bucket(b, &lo, &hi, name, sizeof(name));
+		if (hi && (hi != 2 * lo && !(b == 0 && lo == 0)))
+			abort();
+		len += snprintf(buf + len, cap - len, " %s", name);
+	}
+	len += snprintf(buf + len, cap - len, "\n");
+	for (i = 0; i < h.n; i++) {
+		for (j = 0; j < i; j++)
+			if (!strcmp(h.row[i].state, h.row[j].state))
+				abort();
+		sum = 0;
+		len += snprintf(buf + len, cap - len, "%s %llu %llu",
+				h.row[i].state,
+				(unsigned long long)h.row[i].count,
+				(unsigned long long)h.row[i].sum_ms);
+		for (b = 0; b < TCS_HIST_BUCKETS; b++) {
+			sum += h.row[i].bucket[b];
+			len += snprintf(buf + len, cap - len, " %llu",
+					(unsigned long long)h.row[i].bucket[b]);
+		}
+		len += snprintf(buf + len, cap - len, "\n");
+		if (sum != h.row[i].count)
+			abort();
+	}
+	if (len >= cap)
+		abort();
+	if (tcs_parse_hist(buf, len, &u, err, sizeof(err)) ||
+	    memcmp(&u, &h, sizeof(h)))
+		abort();
+	free(buf);
+}
+
+/* An accepted socket list survives a round trip. */
+static void fuzz_sockets(const char *data, size_t size)
+{
+	char err[TCS_ERR_LEN] = "", *buf;
+	struct tcs_socks s, u;
+	size_t i, len, cap;
+	int r;
+
+	r = tcs_parse_sockets(data, size, &s, err, sizeof(err));
+	check_err(r, err);
+	if (r)
+		return;
+	cap = 64 + s.n * (TCS_MAX_NAME + 2 * TCS_ADDR_LEN + 48);
+	buf = malloc(cap);
+	if (!buf)
+		abort();
+	len = snprintf(buf, cap, "%s %s %s %s %s\n", TCS_SOCK_COL_STATE,
+		       TCS_SOCK_COL_LOCAL, TCS_SOCK_COL_REMOTE,
+		       TCS_SOCK_COL_AGE, TCS_SOCK_COL_INODE);
+	for (i = 0; i < s.n; i++)
+		len += snprintf(buf + len, cap - len, "%s %s %s %llu %llu\n",
+				s.s[i].state, s.s[i].local, s.s[i].remote,
+				(unsigned long long)s.s[i].age_ms,
+				(unsigned long long)s.s[i].inode);
+	if (len >= cap)
+		abort();
+	if (tcs_parse_sockets(buf, len, &u, err, sizeof(err)) || u.n != s.n)
+		abort();
+	for (i = 0; i < s.n; i++)
+		if (strcmp(u.s[i].state, s.s[i].state) ||
+		    strcmp(u.s[i].local, s.s[i].local) ||
+		    strcmp(u.s[i].remote, s.s[i].remote) ||
+		    u.s[i].lport != s.s[i].lport || u.s[i].rport != s.s[i].rport ||
+		    u.s[i].age_ms != s.s[i].age_ms || u.s[i].inode != s.s[i].inode)
+			abort();
+	free(buf);
+	tcs_socks_free(&u);
+	tcs_socks_free(&s);
+}
+
 /* Option values are C strings: cut at the first NUL. */
 static void fuzz_options(const char *data, size_t size)
 {
@@ -113,6 +209,7 @@ static void fuzz_options(const char *data, size_t size)
 	char *s = strndup(data, size);
 	unsigned int mask = 0;
 	unsigned long n;
+	uint64_t ms;
 	double d;
 	int r;
 
@@ -135,6 +232,8 @@ static void fuzz_options(const char *data, size_t size)
 	check_err(r, err);
 	if (!r && !n)
 		abort();
+	r = tcs_parse_age(s, &ms, err, sizeof(err));
+	check_err(r, err);
 	free(s);
 }
 
@@ -144,15 +243,21 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 
 	if (size < 1)
 		return 0;
-	switch (data[0] % 3) {
+	switch ((unsigned char)(data[0] - '0') % 5) {
 	case 0:
 		fuzz_table(text, size - 1);
 		break;
 	case 1:
 		fuzz_stat(text, size - 1);
 		break;
-	default:
+	case 2:
 		fuzz_options(text, size - 1);
+		break;
+	case 3:
+		fuzz_hist(text, size - 1);
+		break;
+	default:
+		fuzz_sockets(text, size - 1);
 		break;
 	}
 	return 0;

@@ -262,6 +262,203 @@ static void test_stat(void)
 	stat_bad("stat empty line", "ports 1\n\n", "line 2: empty line");
 }
 
+/* The histogram header and a row with the given buckets (others 0). */
+static char *hist_text(const char *rows)
+{
+	static char buf[8192];
+	size_t len = sprintf(buf, "state count sum_ms");
+	unsigned int b;
+
+	for (b = 0; b < TCS_HIST_BUCKETS - 1; b++)
+		len += sprintf(buf + len, " lt_%u", 1u << b);
+	len += sprintf(buf + len, " ge_%u\n%s", 1u << (TCS_HIST_BUCKETS - 2),
+		       rows);
+	return buf;
+}
+
+/* "STATE COUNT SUM" then 24 buckets: bucket b0 = n0, b1 = n1, others 0 */
+static char *hist_row(char *buf, const char *state, unsigned long long count,
+		      unsigned long long sum, unsigned int b0,
+		      unsigned long long n0, unsigned int b1,
+		      unsigned long long n1)
+{
+	size_t len = sprintf(buf, "%s %llu %llu", state, count, sum);
+	unsigned int b;
+
+	for (b = 0; b < TCS_HIST_BUCKETS; b++)
+		len += sprintf(buf + len, " %llu",
+			       b == b0 ? n0 : b == b1 ? n1 : 0ull);
+	sprintf(buf + len, "\n");
+	return buf;
+}
+
+static void hist_bad(const char *what, const char *text, const char *want)
+{
+	char err[TCS_ERR_LEN] = "";
+	struct tcs_hist h;
+	int r = tcs_parse_hist(text, strlen(text), &h, err, sizeof(err));
+
+	check(r == -1 && !strcmp(err, want),
+	      "%s: want error \"%s\", got %d \"%s\"", what, want, r, err);
+}
+
+static void test_hist(void)
+{
+	char err[TCS_ERR_LEN] = "", rows[3000], r1[1000], r2[1000], r3[1000];
+	char name[32];
+	struct tcs_hist h;
+	uint64_t lo, hi;
+	char *text;
+
+	tcs_hist_bucket(0, &lo, &hi, name, sizeof(name));
+	check(lo == 0 && hi == 1 && !strcmp(name, "lt_1"), "bucket 0: %s", name);
+	tcs_hist_bucket(5, &lo, &hi, name, sizeof(name));
+	check(lo == 16 && hi == 32 && !strcmp(name, "lt_32"), "bucket 5: %s", name);
+	tcs_hist_bucket(TCS_HIST_BUCKETS - 2, &lo, &hi, name, sizeof(name));
+	check(lo == 2097152 && hi == 4194304 && !strcmp(name, "lt_4194304"),
+	      "bucket 22: %s", name);
+	tcs_hist_bucket(TCS_HIST_BUCKETS - 1, &lo, &hi, name, sizeof(name));
+	check(lo == 4194304 && hi == 0 && !strcmp(name, "ge_4194304"),
+	      "last bucket: %s", name);
+
+	snprintf(rows, sizeof(rows), "%s%s%s",
+		 hist_row(r1, "time_wait", 10, 600123, 16, 10, 99, 0),
+		 hist_row(r2, "close_wait", 60, 1111, 0, 40, 23, 20),
+		 hist_row(r3, "fin_wait2", 0, 0, 99, 0, 99, 0));
+	text = hist_text(rows);
+	if (!tcs_parse_hist(text, strlen(text), &h, err, sizeof(err))) {
+		check(h.n == 3, "hist: n %zu", h.n);
+		check(!strcmp(h.row[0].state, "time_wait") && h.row[0].count == 10 &&
+		      h.row[0].sum_ms == 600123 && h.row[0].bucket[16] == 10,
+		      "hist: time_wait row");
+		check(h.row[1].bucket[0] == 40 && h.row[1].bucket[23] == 20,
+		      "hist: close_wait buckets");
+		check(h.row[2].count == 0, "hist: fin_wait2 empty");
+		passed++;
+	} else {
+		check(0, "hist: refused: %s", err);
+	}
+	text = hist_text("");
+	check(!tcs_parse_hist(text, strlen(text), &h, err, sizeof(err)) &&
+	      h.n == 0, "hist: header only: %s", err);
+
+	/* a column appended after the buckets is skipped */
+	{
+		char buf[8192];
+
+		text = hist_text("");
+		snprintf(buf, sizeof(buf), "%.*s future\n%s", (int)strlen(text) - 1,
+			 text, "time_wait 1 5 0 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 7\n");
+		check(!tcs_parse_hist(buf, strlen(buf), &h, err, sizeof(err)) &&
+		      h.n == 1 && h.row[0].bucket[1] == 1,
+		      "hist: extra column: %s", err);
+	}
+
+	hist_bad("hist empty", "", "empty file (no header line)");
+	hist_bad("hist bad header", "state count\n", "line 1: column 3 is not 'sum_ms'");
+	hist_bad("hist wrong bucket", "state count sum_ms lt_2\n",
+		 "line 1: column 4 is not 'lt_1'");
+	text = hist_text(hist_row(r1, "time_wait", 11, 0, 0, 10, 99, 0));
+	hist_bad("hist count not the sum", text,
+		 "line 2: count 11 is not the sum of the buckets (10)");
+	snprintf(rows, sizeof(rows), "%s%s",
+		 hist_row(r1, "time_wait", 1, 0, 0, 1, 99, 0),
+		 hist_row(r2, "time_wait", 1, 0, 0, 1, 99, 0));
+	hist_bad("hist duplicate state", hist_text(rows),
+		 "line 3: duplicate state 'time_wait'");
+	hist_bad("hist bad state", hist_text(hist_row(r1, "TIME", 0, 0, 99, 0, 99, 0)),
+		 "line 2: bad state 'TIME'");
+	hist_bad("hist short row", hist_text("time_wait 0 0 0\n"),
+		 "line 2: short row: 4 fields, header has 27");
+	hist_row(r1, "time_wait", 0, 0, 99, 0, 99, 0);
+	r1[strlen(r1) - 1] = 'x';		/* last bucket "0x" */
+	strcat(r1, "\n");
+	hist_bad("hist not a number", hist_text(r1),
+		 "line 2: ge_4194304 '0x' is not a number");
+	hist_bad("hist overflow",
+		 hist_text("time_wait 0 18446744073709551616 0 0 0 0 0 0 0 0 0 0"
+			   " 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n"),
+		 "line 2: sum_ms 18446744073709551616 overflows 64 bits");
+	hist_bad("hist truncated", hist_text("time_wait 0 0"),
+		 "line 2: truncated (no newline at end of file)");
+	snprintf(rows, sizeof(rows), "%s",
+		 hist_row(r1, "time_wait", 0, 0, 0, 18446744073709551615ull, 1, 1));
+	hist_bad("hist buckets overflow", hist_text(rows),
+		 "line 2: buckets overflow 64 bits");
+}
+
+static void socks_bad(const char *what, const char *text, const char *want)
+{
+	char err[TCS_ERR_LEN] = "";
+	struct tcs_socks s;
+	int r = tcs_parse_sockets(text, strlen(text), &s, err, sizeof(err));
+
+	check(r == -1 && !strcmp(err, want),
+	      "%s: want error \"%s\", got %d \"%s\"", what, want, r, err);
+	if (r == 0)
+		tcs_socks_free(&s);
+}
+
+#define SHDR "state local remote age_ms inode\n"
+
+static void test_sockets(void)
+{
+	const char *good = SHDR
+		"close_wait 127.0.0.1:41234 127.0.0.1:8080 8123 52345\n"
+		"time_wait [::1]:8080 [::1]:50312 412 0\n"
+		"fin_wait2 [::ffff:127.0.0.1]:1 [2001:db8::1]:65535 0 18446744073709551615\n";
+	char err[TCS_ERR_LEN] = "";
+	struct tcs_socks s;
+
+	if (!tcs_parse_sockets(good, strlen(good), &s, err, sizeof(err))) {
+		check(s.n == 3, "sockets: n %zu", s.n);
+		check(!strcmp(s.s[0].state, "close_wait") &&
+		      !strcmp(s.s[0].local, "127.0.0.1:41234") &&
+		      s.s[0].lport == 41234 && s.s[0].rport == 8080 &&
+		      s.s[0].age_ms == 8123 && s.s[0].inode == 52345,
+		      "sockets: row 0");
+		check(!strcmp(s.s[1].remote, "[::1]:50312") && s.s[1].rport == 50312,
+		      "sockets: row 1");
+		check(s.s[2].inode == UINT64_MAX && s.s[2].rport == 65535,
+		      "sockets: row 2");
+		tcs_socks_free(&s);
+		passed++;
+	} else {
+		check(0, "sockets: refused: %s", err);
+	}
+	check(!tcs_parse_sockets(SHDR, strlen(SHDR), &s, err, sizeof(err)) &&
+	      s.n == 0, "sockets: header only");
+	tcs_socks_free(&s);
+
+	socks_bad("sockets empty", "", "empty file (no header line)");
+	socks_bad("sockets bad header", "state local remote age inode\n",
+		  "line 1: column 4 is not 'age_ms'");
+	socks_bad("sockets short", SHDR "close_wait 1.2.3.4:1 1.2.3.4:2 5\n",
+		  "line 2: short row: 4 fields, header has 5");
+	socks_bad("sockets long", SHDR "close_wait 1.2.3.4:1 1.2.3.4:2 5 6 7\n",
+		  "line 2: too many fields (header has 5)");
+	socks_bad("sockets no port", SHDR "close_wait 1.2.3.4 1.2.3.4:2 5 6\n",
+		  "line 2: bad local address '1.2.3.4'");
+	socks_bad("sockets port 65536", SHDR "close_wait 1.2.3.4:65536 1.2.3.4:2 5 6\n",
+		  "line 2: bad local address '1.2.3.4:65536'");
+	socks_bad("sockets bad v4", SHDR "close_wait 1.2.3.4:1 1.2.3:2 5 6\n",
+		  "line 2: bad remote address '1.2.3:2'");
+	socks_bad("sockets v6 without brackets", SHDR "close_wait ::1:80 [::1]:2 5 6\n",
+		  "line 2: bad local address '::1:80'");
+	socks_bad("sockets families differ", SHDR "close_wait 1.2.3.4:1 [::1]:2 5 6\n",
+		  "line 2: local and remote address families differ");
+	socks_bad("sockets port with zero", SHDR "close_wait 1.2.3.4:01 1.2.3.4:2 5 6\n",
+		  "line 2: bad local address '1.2.3.4:01'");
+	socks_bad("sockets age", SHDR "close_wait 1.2.3.4:1 1.2.3.4:2 -5 6\n",
+		  "line 2: age_ms '-5' is not a number");
+	socks_bad("sockets inode", SHDR "close_wait 1.2.3.4:1 1.2.3.4:2 5 18446744073709551616\n",
+		  "line 2: inode 18446744073709551616 overflows 64 bits");
+	socks_bad("sockets bad state", SHDR "Close 1.2.3.4:1 1.2.3.4:2 5 6\n",
+		  "line 2: bad state 'Close'");
+	socks_bad("sockets truncated", SHDR "close_wait 1.2.3.4:1 1.2.3.4:2 5 6",
+		  "line 2: truncated (no newline at end of file)");
+}
+
 static void ports_case(const char *s, const char *want_err,
 		       unsigned int lo, unsigned int hi)
 {
@@ -350,6 +547,23 @@ static void test_options(void)
 	      "count 0: %s", err);
 	check(tcs_parse_count("-2", &n, err, sizeof(err)) == -1, "count -2");
 	check(tcs_parse_count("1.5", &n, err, sizeof(err)) == -1, "count 1.5");
+
+	{
+		uint64_t ms;
+
+		check(!tcs_parse_age("0", &ms, err, sizeof(err)) && ms == 0, "age 0");
+		check(!tcs_parse_age("2.5", &ms, err, sizeof(err)) && ms == 2500,
+		      "age 2.5");
+		check(!tcs_parse_age("3600", &ms, err, sizeof(err)) && ms == 3600000,
+		      "age 3600");
+		check(tcs_parse_age("-1", &ms, err, sizeof(err)) == -1 &&
+		      !strcmp(err, "invalid age '-1' (want seconds, 0 or more, decimals allowed)"),
+		      "age -1: %s", err);
+		check(tcs_parse_age("1m", &ms, err, sizeof(err)) == -1, "age 1m");
+		check(tcs_parse_age("inf", &ms, err, sizeof(err)) == -1, "age inf");
+		check(tcs_parse_age("1e99", &ms, err, sizeof(err)) == -1, "age 1e99");
+		check(tcs_parse_age("", &ms, err, sizeof(err)) == -1, "age empty");
+	}
 }
 
 int main(void)
@@ -357,6 +571,8 @@ int main(void)
 	test_good_tables();
 	test_bad_tables();
 	test_stat();
+	test_hist();
+	test_sockets();
 	test_options();
 	printf("parse: %d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
