@@ -825,7 +825,7 @@ static void fmt_num(char *buf, size_t len, double v)
 		buf[n - 2] = '\0';
 }
 
-/* Unit of a duration in ms: ms, s below a minute, min below an hour, h. */
+/* Unit of a duration in ms: ms, s below a minute, min below two hours, h. */
 static double unit_of(double ms, const char **unit)
 {
 	if (ms < 1000) {
@@ -836,7 +836,7 @@ static double unit_of(double ms, const char **unit)
 		*unit = "s";
 		return 1000;
 	}
-	if (ms < 3600000) {
+	if (ms < 7200000) {
 		*unit = "min";
 		return 60000;
 	}
@@ -1042,8 +1042,8 @@ static struct owner *find_owners(const uint64_t *inodes, size_t n,
 			continue;
 		while ((fe = readdir(fds))) {
 			unsigned long long ino;
+			char close, extra;
 			ssize_t l;
-			char tail;
 
 			if (fe->d_name[0] == '.')
 				continue;
@@ -1053,8 +1053,11 @@ static struct owner *find_owners(const uint64_t *inodes, size_t n,
 			if (l <= 0)
 				continue;
 			link[l] = '\0';
-			if (sscanf(link, "socket:[%llu]%c", &ino, &tail) != 2 ||
-			    tail != ']' || !ino)
+			/* exactly "socket:[DIGITS]" */
+			if (strncmp(link, "socket:[", 8) || link[8] < '0' ||
+			    link[8] > '9' ||
+			    sscanf(link + 8, "%llu%c%c", &ino, &close, &extra) != 2 ||
+			    close != ']' || !ino)
 				continue;
 			if (!bsearch(&(uint64_t){ ino }, inodes, n,
 				     sizeof(*inodes), cmp_inode))
