@@ -19,7 +19,7 @@ readonly PACKAGES=(
 	make gcc libc6-dev sparse clang libclang-rt-dev	# libFuzzer, ASan, UBSan runtimes
 	perl						# checkpatch.pl
 	# used inside the guest
-	iproute2 procps python3 nginx-light wrk bpftrace
+	iproute2 procps python3 nginx-light wrk bpftrace netbase
 )
 
 missing_packages() {
