@@ -867,12 +867,17 @@ static void bucket_label(unsigned int b, char *buf, size_t len)
 	}
 }
 
-/* A duration for people: "0.4 ms", "61.2 s", "3.5 min", "2.0 h". */
+/*
+ * A duration for people: "0.4 ms", "60.0 s" (seconds up to 10 minutes,
+ * so that TIME_WAIT's 60 s reads as such), "57.3 min", "2.1 h".
+ */
 static void fmt_duration(char *buf, size_t len, double ms)
 {
-	const char *unit;
-	double div = unit_of(ms, &unit);
+	const char *unit = "s";
+	double div = 1000;
 
+	if (ms < 1000 || ms >= 600000)
+		div = unit_of(ms, &unit);
 	snprintf(buf, len, "%.1f %s", ms / div, unit);
 }
 
