@@ -11,7 +11,7 @@
 # a static churn and twfill into build/bench/.  Per kernel it boots two
 # guests with selftests/vm/run.sh:
 #   VM_ICOUNT=1  the hot path (guest time counts instructions);
-#   VM_SMP=2     read cost and memory.
+#   VM_ICOUNT=1  read cost and memory (a second guest, to run in parallel).
 # Guests of different kernels run in parallel (BENCH_JOBS, default: the
 # number of host CPUs).  Logs and the summary go to build/bench/.
 #
@@ -19,7 +19,8 @@
 # sizes; fails if any step of the pipeline breaks.  No timing is judged.
 #
 # Environment: BENCH_ROUNDS (7), BENCH_CONNS (1000 connections per run),
-# BENCH_JOBS.
+# BENCH_JOBS, BENCH_BOOTS ("icount read": which guests to boot; the summary
+# is made from whatever logs build/bench/ holds for the kernels).
 
 set -eu
 set -o pipefail
@@ -32,6 +33,7 @@ SMOKE=0
 ROUNDS=${BENCH_ROUNDS:-7}
 CONNS=${BENCH_CONNS:-1000}
 JOBS=${BENCH_JOBS:-$(nproc)}
+BOOTS=${BENCH_BOOTS-icount read}
 
 die() { echo "bench: $*" >&2; exit 1; }
 
@@ -42,21 +44,32 @@ fi
 [ $# -gt 0 ] || die "usage: bench.sh [--smoke] KVER..."
 
 mkdir -p "$OUT"
-cc -static -O2 -Wall -Wextra -Werror -DSECONDS_DIGITS=6 -o "$OUT/churn" tools/churn.c ||
+# Build into temporary names and rename: a guest of a concurrent run may
+# be reading the previous files.
+cc -static -O2 -Wall -Wextra -Werror -DSECONDS_DIGITS=6 -o "$OUT/churn.$$" tools/churn.c ||
 	die "cannot build a static churn (libc6-dev has libc.a)"
-cc -O2 -Wall -Wextra -Werror -o "$OUT/twfill" tools/bench/twfill.c
+mv -f "$OUT/churn.$$" "$OUT/churn"
+cc -O2 -Wall -Wextra -Werror -o "$OUT/twfill.$$" tools/bench/twfill.c
+mv -f "$OUT/twfill.$$" "$OUT/twfill"
 [ -x tools/closestat ] || die "tools/closestat missing: run make tools"
 for k in "$@"; do
 	[ -f "$BUILD/$k/tcp_closestat.ko" ] ||
 		die "$BUILD/$k/tcp_closestat.ko missing: run make modules-all"
 	d=$BUILD/$k/bench-floor
 	mkdir -p "$d"
-	cp tools/bench/floor/Kbuild tools/bench/floor/tcs_floor.c "$d/"
+	for f in Kbuild tcs_floor.c; do
+		cmp -s "tools/bench/floor/$f" "$d/$f" || cp "tools/bench/floor/$f" "$d/"
+	done
 	make -s -C "/lib/modules/$k/build" M="$d" W=1 modules ||
 		die "cannot build the floor module for $k"
 done
 
 export TCS_BUILD=$BUILD
+# The guests run a copy: editing tools/bench/guest.sh while a guest's bash
+# reads it would change the script under its feet.
+cp tools/bench/guest.sh "$OUT/guest.sh.$$"
+mv -f "$OUT/guest.sh.$$" "$OUT/guest.sh"
+GUEST=${OUT#$REPO/}/guest.sh
 
 # run_guest LOG ENV... -- ARGS...: one guest, output to LOG.
 run_guest() {
@@ -97,16 +110,18 @@ start=$(date +%s)
 for k in "$@"; do
 	if [ $SMOKE = 1 ]; then
 		LOGS+=("$OUT/$k.smoke.log")
-		JOBLIST+=("run_guest '$OUT/$k.smoke.log' VM_SMP=2 VM_TIMEOUT=600 -- $k tools/bench/guest.sh --smoke --phases 'hot read mem'")
+		JOBLIST+=("run_guest '$OUT/$k.smoke.log' VM_SMP=2 VM_TIMEOUT=600 -- $k $GUEST --smoke --phases 'hot read mem'")
 	else
 		LOGS+=("$OUT/$k.icount.log")
-		JOBLIST+=("run_guest '$OUT/$k.icount.log' VM_ICOUNT=1 -- $k tools/bench/guest.sh --rounds $ROUNDS --conns $CONNS --phases hot")
+		[[ " $BOOTS " == *" icount "* ]] || continue
+		JOBLIST+=("run_guest '$OUT/$k.icount.log' VM_ICOUNT=1 -- $k $GUEST --rounds $ROUNDS --conns $CONNS --phases hot")
 	fi
 done
 for k in "$@"; do
 	[ $SMOKE = 0 ] || break
-	LOGS+=("$OUT/$k.smp.log")
-	JOBLIST+=("run_guest '$OUT/$k.smp.log' VM_SMP=2 -- $k tools/bench/guest.sh --phases 'read mem'")
+	LOGS+=("$OUT/$k.read.log")
+	[[ " $BOOTS " == *" read "* ]] || continue
+	JOBLIST+=("run_guest '$OUT/$k.read.log' VM_ICOUNT=1 -- $k $GUEST --phases 'read mem'")
 done
 echo "bench: ${#JOBLIST[@]} guest runs on $# kernel(s), $JOBS at a time; logs in $OUT"
 jobs_run || die "a guest run failed"

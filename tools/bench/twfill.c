@@ -7,9 +7,11 @@
  *
  * Each connection: connect, accept, one byte client->server, the server
  * closes first, the client reads EOF and closes; the server's end stays in
- * TIME_WAIT on its port.
+ * TIME_WAIT on its port.  With CLIENT_BASE, the i-th connection to each
+ * server port is made from client port CLIENT_BASE + i (so that the peers
+ * use COUNT ports in all), otherwise from an ephemeral port.
  *
- *   twfill FIRST NPORTS COUNT
+ *   twfill FIRST NPORTS COUNT [CLIENT_BASE]
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -44,17 +46,25 @@ static unsigned long arg(const char *s, unsigned long max)
 int main(int argc, char **argv)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET };
-	unsigned long first, nports, count, p, i;
+	struct sockaddr_in cin = { .sin_family = AF_INET };
+	unsigned long first, nports, count, base = 0, p, i;
 	int one = 1, l, c, s;
 	char b;
 
-	if (argc != 4) {
-		fprintf(stderr, "usage: twfill FIRST NPORTS COUNT\n");
+	if (argc != 4 && argc != 5) {
+		fprintf(stderr, "usage: twfill FIRST NPORTS COUNT [CLIENT_BASE]\n");
 		return 2;
 	}
 	first = arg(argv[1], 65535);
 	nports = arg(argv[2], 65536 - first);
 	count = arg(argv[3], 1000000);
+	if (argc == 5) {
+		base = arg(argv[4], 65535);
+		if (!base || base + count > 65536) {
+			fprintf(stderr, "twfill: client ports out of range\n");
+			return 2;
+		}
+	}
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 
 	for (p = first; p < first + nports; p++) {
@@ -70,6 +80,13 @@ int main(int argc, char **argv)
 			c = socket(AF_INET, SOCK_STREAM, 0);
 			if (c < 0)
 				die("socket");
+			if (base) {
+				cin.sin_port = htons(base + i);
+				if (setsockopt(c, SOL_SOCKET, SO_REUSEADDR, &one,
+					       sizeof(one)) ||
+				    bind(c, (struct sockaddr *)&cin, sizeof(cin)))
+					die("bind client port");
+			}
 			if (connect(c, (struct sockaddr *)&sin, sizeof(sin)))
 				die("connect");
 			s = accept(l, NULL, NULL);
