@@ -11,7 +11,7 @@
 #   namespace A (lo)                        namespace B (lo)
 #     churn -o server -p 20001 x50            churn -o server -p 20005 x20
 #     churn -o client -p 20002 x30            --reset, as nobody then root
-#     churn -o server -p 20003 x40 while closestat -i runs
+#     churn -o server -p 20003 -d 30 while closestat -i runs
 #
 #   root namespace: closestat -N A, closestat -N B --reset
 #
@@ -428,24 +428,35 @@ EOF
 	finish
 }
 
-# churn runs inside one interval: the rate is what it did, per second.
+# While churn runs, each rate times its interval is exactly the growth of
+# the counter between two consecutive lines: no assumption about timing.
 test_interval_rate() {
 	local pid
 
-	in_a "$CS" -i 4 -c 1 -j -l -p 20003 -s time_wait -z >"$TMP/rate" &
+	in_a "$CHURN" -q -d 30 -o server -p 20003 &
 	pid=$!
-	sleep 1
-	in_a "$CHURN" -q -n 40 -o server -p 20003 || { wait $pid; return 1; }
-	wait $pid || return 1
+	# measure only once churn is closing connections
+	busywait 20000 in_a awk '$1 == "local" && $2 == 20003 { f = 1 }
+		END { exit !f }' "$PROC" || { kill "$pid"; wait "$pid"; return 1; }
+	in_a "$CS" -i 0.5 -c 4 -j -l -p 20003 -s time_wait -z >"$TMP/rate"
+	kill "$pid" 2>/dev/null
+	wait "$pid"
 	"$PY" - "$TMP/rate" <<'EOF'
 import json, sys
-lines = open(sys.argv[1]).read().splitlines()
-assert len(lines) == 1, lines
-d = json.loads(lines[0])
-assert 3.9 < d["interval"] < 6, d
-p, = d["ports"]
-assert (p["side"], p["port"], p["time_wait"]) == ("local", 20003, 40), p
-assert abs(p["rate"]["time_wait"] * d["interval"] - 40) < 0.05, (p, d["interval"])
+lines = [json.loads(l) for l in open(sys.argv[1]).read().splitlines()]
+assert len(lines) == 4, lines
+prev = None
+for d in lines:
+    p, = d["ports"]
+    assert (p["side"], p["port"]) == ("local", 20003), p
+    assert d["interval"] > 0, d
+    if prev is not None:
+        grew = p["time_wait"] - prev
+        # interval and rate are printed to 3 decimals
+        slack = 0.0005 * p["rate"]["time_wait"] + 0.0005 * d["interval"] + 0.01
+        assert abs(p["rate"]["time_wait"] * d["interval"] - grew) <= slack, (p, d, prev)
+    prev = p["time_wait"]
+assert prev > lines[0]["ports"][0]["time_wait"], "no connection closed while measuring"
 EOF
 }
 
