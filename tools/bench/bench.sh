@@ -19,7 +19,7 @@
 # sizes; fails if any step of the pipeline breaks.  No timing is judged.
 #
 # Environment: BENCH_ROUNDS (7), BENCH_CONNS (1000 connections per run),
-# BENCH_JOBS, BENCH_BOOTS ("icount read": which guests to boot; the summary
+# BENCH_TIMEOUT (3600 s per guest), BENCH_JOBS, BENCH_BOOTS ("icount read": which guests to boot; the summary
 # is made from whatever logs build/bench/ holds for the kernels).
 
 set -eu
@@ -114,14 +114,14 @@ for k in "$@"; do
 	else
 		LOGS+=("$OUT/$k.icount.log")
 		[[ " $BOOTS " == *" icount "* ]] || continue
-		JOBLIST+=("run_guest '$OUT/$k.icount.log' VM_ICOUNT=1 -- $k $GUEST --rounds $ROUNDS --conns $CONNS --phases hot")
+		JOBLIST+=("run_guest '$OUT/$k.icount.log' VM_ICOUNT=1 VM_TIMEOUT=${BENCH_TIMEOUT:-3600} -- $k $GUEST --rounds $ROUNDS --conns $CONNS --phases hot")
 	fi
 done
 for k in "$@"; do
 	[ $SMOKE = 0 ] || break
 	LOGS+=("$OUT/$k.read.log")
 	[[ " $BOOTS " == *" read "* ]] || continue
-	JOBLIST+=("run_guest '$OUT/$k.read.log' VM_ICOUNT=1 -- $k $GUEST --phases 'read mem'")
+	JOBLIST+=("run_guest '$OUT/$k.read.log' VM_ICOUNT=1 VM_TIMEOUT=${BENCH_TIMEOUT:-3600} -- $k $GUEST --phases 'read mem'")
 done
 echo "bench: ${#JOBLIST[@]} guest runs on $# kernel(s), $JOBS at a time; logs in $OUT"
 jobs_run || die "a guest run failed"
