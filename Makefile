@@ -71,7 +71,8 @@ check-installed: modules-all tools ksrc
 	$(Q)$(MAKE) style sparse
 	$(Q)$(MAKE) -C selftests BUILD=$(BUILD)
 	$(Q)$(MAKE) -C tools check
-	$(Q)selftests/vm/check.sh $(KVERS)
+	$(Q)tools/bench/bench.sh --smoke $(KVERS)	# the pipeline, not the timing
+	$(Q)selftests/vm/check.sh $(KVERS)	# last: its last line is the verdict
 
 # The demo builds the module as README.md says (`make`), for the guest's kernel.
 DEMO_KVER ?= $(lastword $(KVERS))

@@ -34,9 +34,9 @@ static const char *const tcs_side_names[] = {
 
 /*
  * Iterator position: 0 is the header, key + 1 a row.  Rows come in key
- * order, which is "local" before "remote", ports ascending.  Each start()
- * scans the tracking table for close_wait_oldest_ms under scan_lock, held
- * until stop().
+ * order, which is "local" before "remote", ports ascending.  The first
+ * start() of an open file scans the tracking table for close_wait_oldest_ms
+ * under scan_lock, which every start() holds until stop().
  */
 struct tcs_iter {
 	struct seq_net_private p;
@@ -69,9 +69,12 @@ static void *tcs_seq_start(struct seq_file *seq, loff_t *pos)
 	struct tcs_net *tn = tcs_net(seq_file_net(seq));
 	struct tcs_iter *it = seq->private;
 
+	/* scan once per open, again only if another reader scanned since */
 	mutex_lock(&tn->scan_lock);
-	it->gen = tcs_track_scan(tn);
-	it->now = ktime_get_ns();
+	if (!it->gen || it->gen != tn->scan_gen) {
+		it->gen = tcs_track_scan(tn);
+		it->now = ktime_get_ns();
+	}
 	if (*pos == 0)
 		return SEQ_START_TOKEN;
 	return tcs_seq_find(seq, pos);
@@ -132,8 +135,8 @@ static int tcs_stat_show(struct seq_file *seq, void *v)
 	tcs_probes_show_missed(seq);
 	seq_printf(seq, TCS_STAT_ALLOC_FAILED " %ld\n",
 		   atomic_long_read(&tn->alloc_failed));
-	seq_printf(seq, TCS_STAT_UNTRACKED " %ld\n",
-		   atomic_long_read(&tn->untracked));
+	seq_printf(seq, TCS_STAT_UNTRACKED " %llu\n",
+		   tcs_table_sum(tn, TCS_S_UNTRACKED));
 	seq_printf(seq, TCS_STAT_TRACKED " %ld\n", tcs_tracked());
 	seq_printf(seq, TCS_STAT_MAX_TRACKED " %u\n", tcs_max_tracked);
 	seq_printf(seq, TCS_STAT_PORTS " %ld\n", atomic_long_read(&tn->ports));

@@ -192,6 +192,17 @@ void tcs_inc(const struct tcs_ports *ports, enum tcs_slot slot)
 			this_cpu_inc(ports->p[side]->pcpu->v[slot]);
 }
 
+/* Count an event of the socket, not of each end: on its local port. */
+void tcs_inc_once(const struct tcs_ports *ports, enum tcs_slot slot)
+{
+	struct tcs_port *port = ports->p[TCS_SIDE_LOCAL];
+
+	if (unlikely(!port))
+		port = ports->p[TCS_SIDE_REMOTE];
+	if (likely(port))
+		this_cpu_inc(port->pcpu->v[slot]);
+}
+
 /* Record a stay of @ns nanoseconds in @state (tn->dir, so tn->hist, exists). */
 void tcs_hist_add(struct tcs_net *tn, enum tcs_state state, u64 ns)
 {
@@ -276,6 +287,20 @@ void tcs_port_read(const struct tcs_port *port, unsigned long gen, u64 now,
 	    now > port->oldest_ns)
 		val[TCS_CLOSE_WAIT_OLDEST_MS] = div_u64(now - port->oldest_ns,
 							NSEC_PER_MSEC);
+}
+
+/* The total of one slot over every port of @tn. */
+u64 tcs_table_sum(struct tcs_net *tn, enum tcs_slot slot)
+{
+	struct tcs_port *port;
+	u32 key = 0;
+	u64 sum = 0;
+
+	while ((port = tcs_table_next(tn, &key))) {
+		sum += tcs_sum(port, slot);
+		key++;
+	}
+	return sum;
 }
 
 void tcs_hist_read(struct tcs_net *tn, struct tcs_hist *sum)

@@ -41,7 +41,8 @@ enum tcs_slot {
 	TCS_NR_RESETTABLE,
 	TCS_S_TRACK_IN = TCS_NR_RESETTABLE,	/* + state */
 	TCS_S_TRACK_OUT = TCS_S_TRACK_IN + TCS_NR_STATES, /* + state */
-	TCS_NR_SLOTS = TCS_S_TRACK_OUT + TCS_NR_STATES
+	TCS_S_UNTRACKED = TCS_S_TRACK_OUT + TCS_NR_STATES, /* local side */
+	TCS_NR_SLOTS
 };
 
 struct tcs_counters {
@@ -93,7 +94,6 @@ struct tcs_net {
 	struct tcs_hist __percpu *hist;	/* set before dir */
 	bool dying;
 	atomic_long_t alloc_failed;
-	atomic_long_t untracked;
 	atomic_long_t ports;
 	atomic_long_t memory;
 	struct mutex reset_lock;	/* serializes resets */
@@ -124,6 +124,8 @@ void tcs_table_free(struct tcs_net *tn);
 struct tcs_net *tcs_lookup(const struct net *net, u16 lport, u16 rport,
 			   struct tcs_ports *ports);
 void tcs_inc(const struct tcs_ports *ports, enum tcs_slot slot);
+void tcs_inc_once(const struct tcs_ports *ports, enum tcs_slot slot);
+u64 tcs_table_sum(struct tcs_net *tn, enum tcs_slot slot);
 void tcs_hist_add(struct tcs_net *tn, enum tcs_state state, u64 ns);
 struct tcs_port *tcs_table_next(struct tcs_net *tn, u32 *key);
 void tcs_port_read(const struct tcs_port *port, unsigned long gen, u64 now,

@@ -17,7 +17,8 @@
  * The number of entries is bounded by the max_tracked module parameter
  * (plus the slack of a percpu_counter: at most percpu_counter_batch per
  * CPU).  A socket that cannot be tracked, because the table is full or an
- * entry cannot be allocated, is counted in its namespace's "untracked";
+ * entry cannot be allocated, is counted in its namespace's "untracked" (a
+ * per-CPU slot of its local port, summed when read);
  * the entry counters do not depend on tracking and stay exact.
  *
  * An entry never points into the socket: everything /proc shows is copied
@@ -245,14 +246,17 @@ void tcs_track_enter(struct tcs_net *tn, const struct tcs_ports *ports,
 	return;
 
 untracked:
-	atomic_long_inc(&tn->untracked);
+	tcs_inc_once(ports, TCS_S_UNTRACKED);
 }
 
 /* A full socket left CLOSE_WAIT or FIN_WAIT2. */
 void tcs_track_exit_sk(const void *obj)
 {
-	struct tcs_track *t = tcs_take(obj);
+	struct tcs_track *t;
 
+	if (!tcs_max_tracked)
+		return;
+	t = tcs_take(obj);
 	if (!t)
 		return;
 	tcs_leave(t, ktime_get_ns());
@@ -267,10 +271,13 @@ void tcs_track_exit_sk(const void *obj)
 void tcs_track_hashdance(const struct sock *sk, const void *tw,
 			 enum tcs_state state)
 {
-	struct tcs_track *t = tcs_take(sk);
+	struct tcs_track *t;
 	struct tcs_bucket *b;
 	unsigned long flags;
 
+	if (!tcs_max_tracked)
+		return;
+	t = tcs_take(sk);
 	if (!t)
 		return;
 	if (state != TCS_ST_FIN_WAIT2 || t->state != TCS_ST_FIN_WAIT2) {
@@ -295,11 +302,14 @@ bool tcs_track_tw_switch(const void *tw)
 	struct tcs_bucket *b = tcs_bucket(tw);
 	struct tcs_track *t;
 	unsigned long flags;
-	u64 now = ktime_get_ns();
+	u64 now;
 
+	if (!tcs_max_tracked)
+		return false;
 	spin_lock_irqsave(&b->lock, flags);
 	t = tcs_find(b, tw);
 	if (t && t->state == TCS_ST_FIN_WAIT2 && !READ_ONCE(t->tn->dying)) {
+		now = ktime_get_ns();
 		tcs_leave(t, now);
 		t->state = TCS_ST_TIME_WAIT;
 		t->since = now;
@@ -314,8 +324,11 @@ bool tcs_track_tw_switch(const void *tw)
 /* A timewait socket ended; @fate applies if it was in TIME_WAIT. */
 void tcs_track_tw_kill(const void *tw, enum tcs_slot fate)
 {
-	struct tcs_track *t = tcs_take(tw);
+	struct tcs_track *t;
 
+	if (!tcs_max_tracked)
+		return;
+	t = tcs_take(tw);
 	if (!t)
 		return;
 	if (t->state == TCS_ST_TIME_WAIT)
