@@ -193,21 +193,28 @@ phase_smp() {
 
 run_hot() {
 	local tag=$1 procs_list=$2
-	local variants="none floor tcp_closestat tcs_notrack bpftrace" r v i port out
+	local variants="none floor tcp_closestat tcs_notrack bpftrace" r v i w port out
 	local order procs
 
-	# Ephemeral ports from a range of 1,000 even ports (connect() tries
-	# even ports first), so that a warm-up of 1,100 connections after each
-	# load has given every client port its entries: the runs then measure
-	# the steady state, not the first sight of a port (see
-	# Documentation/performance.rst for that cost).
+	# Ephemeral ports from a range of 2,000, and a warm-up after each load
+	# of four rounds of 1,100 server-first and 1,100 client-first
+	# connections, so that every client port has its entries before the
+	# measured runs: they then measure the steady state, not the first
+	# sight of a port (see Documentation/performance.rst for that cost).
+	# A single warm-up of 1,100 left some 400 ports unseen for the first
+	# measured run.
 	sysctl -qw net.ipv4.ip_local_port_range="50000 51999"
 	for r in $(seq 1 $ROUNDS); do
 		# Rotate the order of the variants from round to round.
 		for v in $(rotate $(( (r - 1) % 5 )) $variants); do
 			variant_start $v
 			i=0
-			$CHURN -q -n 1100 -o server -p 39998 || fail "warm-up failed"
+			for w in 1 2 3 4; do
+				$CHURN -q -n 1100 -o server -p 39998 &&
+				$CHURN -q -n 1100 -o client -p 39997 ||
+					fail "warm-up failed"
+				tw_flush
+			done
 			for procs in $procs_list; do
 				for order in server client; do
 					i=$((i + 1))
@@ -295,7 +302,13 @@ measure_readers() {
 	# All three must agree on one port's count.
 	reader_ss | awk -v p=$READ_PORT '$1 == p { print $2 }' > $WORK/a
 	reader_proc | awk -v p=$READ_PORT '$1 == p { print $2 }' > $WORK/b
-	cmp -s $WORK/a $WORK/b || fail "ss and /proc/net/tcp disagree on port $READ_PORT"
+	# They can only disagree if sockets ended between the two walks (the
+	# guest clock jumps while a vCPU idles): then warn, otherwise fail.
+	if ! cmp -s $WORK/a $WORK/b; then
+		[ "$(ss -Htan state time-wait | wc -l)" != "$after" ] ||
+			fail "ss and /proc/net/tcp disagree on port $READ_PORT"
+		result "warn kver=$KVER read_tw=$tw mode=$mode sockets ended while ss and /proc/net/tcp were compared"
+	fi
 	# The module's gauge (time_wait_now, if this version has it) should
 	# agree with ss; a difference is reported, it does not stop the run.
 	col=time_wait
