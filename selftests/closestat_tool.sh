@@ -56,17 +56,6 @@ in_b() { ip netns exec "$B" "$@"; }
 # Collapse runs of blanks, so tables compare by content.
 norm() { awk '{ $1 = $1; print }'; }
 
-fails=0
-# expect WHAT GOT WANT: one check inside a test; says why on mismatch.
-expect() {
-	[ "$2" = "$3" ] && return 0
-	ktap_diag "$1: got:"
-	printf '%s\n' "$2" | sed 's/^/#   | /'
-	ktap_diag "$1: want:"
-	printf '%s\n' "$3" | sed 's/^/#   | /'
-	fails=$((fails + 1))
-	return 1
-}
 
 # run CMD...: stdout in $out, stderr in $err, status in $rc.
 run() {
@@ -103,11 +92,6 @@ stable() {
 		ktap_diag "$PROC changed during the comparison, again"
 	done
 	return 1
-}
-
-# finish: the result of a test function from its expect()s.
-finish() {
-	[ "$fails" -eq 0 ]
 }
 
 # skip REASON: a test function that cannot run here says why and returns 4.

@@ -62,21 +62,6 @@ in_s() { ip netns exec "$S" "$@"; }
 in_h() { ip netns exec "$H" "$@"; }
 in_c() { ip netns exec "$C" "$@"; }
 
-fails=0
-# expect WHAT GOT WANT: one check inside a test; says why on mismatch.
-expect() {
-	[ "$2" = "$3" ] && return 0
-	ktap_diag "$1: got:"
-	printf '%s\n' "$2" | sed 's/^/#   | /'
-	ktap_diag "$1: want:"
-	printf '%s\n' "$3" | sed 's/^/#   | /'
-	fails=$((fails + 1))
-	return 1
-}
-
-finish() {
-	[ "$fails" -eq 0 ]
-}
 
 # ss_count NS STATE [FILTER...]: sockets ss shows in NS in STATE.
 ss_count() {

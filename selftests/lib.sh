@@ -130,6 +130,31 @@ check_ge() {
 	return 1
 }
 
+# Tests made of several checks: expect() records each mismatch, with the
+# two values, and finish() gives the test's result.
+#
+#	fails=0
+#	expect "rows" "$(wc -l <file)" 3
+#	finish
+
+# expect WHAT GOT WANT: one check inside a test; says why on mismatch.
+expect() {
+	[ "$2" = "$3" ] && return 0
+	ktap_diag "$1: got:"
+	printf '%s\n' "$2" | sed 's/^/#   | /'
+	ktap_diag "$1: want:"
+	printf '%s\n' "$3" | sed 's/^/#   | /'
+	fails=$((fails + 1))
+	return 1
+}
+
+fails=0
+
+# finish: the result of a test from its expect()s.
+finish() {
+	[ "$fails" -eq 0 ]
+}
+
 # busywait TIMEOUT_MS CMD...: poll CMD every 10 ms until it succeeds or
 # TIMEOUT_MS have passed; returns CMD's last status. Use instead of sleep.
 busywait() {
