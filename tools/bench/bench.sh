@@ -112,15 +112,15 @@ for k in "$@"; do
 		LOGS+=("$OUT/$k.smoke.log")
 		JOBLIST+=("run_guest '$OUT/$k.smoke.log' VM_SMP=2 VM_TIMEOUT=600 -- $k $GUEST --smoke --phases 'hot read mem'")
 	else
-		LOGS+=("$OUT/$k.icount.log")
 		[[ " $BOOTS " == *" icount "* ]] || continue
+		LOGS+=("$OUT/$k.icount.log")
 		JOBLIST+=("run_guest '$OUT/$k.icount.log' VM_ICOUNT=1 VM_TIMEOUT=${BENCH_TIMEOUT:-3600} -- $k $GUEST --rounds $ROUNDS --conns $CONNS --phases hot")
 	fi
 done
 for k in "$@"; do
 	[ $SMOKE = 0 ] || break
-	LOGS+=("$OUT/$k.read.log")
 	[[ " $BOOTS " == *" read "* ]] || continue
+	LOGS+=("$OUT/$k.read.log")
 	JOBLIST+=("run_guest '$OUT/$k.read.log' VM_ICOUNT=1 VM_TIMEOUT=${BENCH_TIMEOUT:-3600} -- $k $GUEST --phases 'read mem'")
 done
 echo "bench: ${#JOBLIST[@]} guest runs on $# kernel(s), $JOBS at a time; logs in $OUT"
