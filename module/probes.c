@@ -156,15 +156,22 @@ static int tcs_hashdance_pre(struct kprobe *p, struct pt_regs *regs)
 	struct inet_timewait_sock *tw = tcs_arg(regs, 0);
 	struct sock *sk = tcs_arg(regs, 1);
 	bool time_wait = tw->tw_substate == TCP_TIME_WAIT;
+	struct tcs_ports ports;
+	struct tcs_net *tn;
 
 	this_cpu_write(tcs_tw_pending, NULL);
 	if (sk->sk_protocol != IPPROTO_TCP)
 		return 0;
 	this_cpu_write(tcs_tw_hashed, sk);
-	tcs_track_hashdance(sk, tw, time_wait ? TCS_ST_TIME_WAIT :
-						TCS_ST_FIN_WAIT2);
-	if (time_wait)
-		tcs_tw_enter(tw, false);
+	tn = tcs_track_hashdance(sk, tw, time_wait ? TCS_ST_TIME_WAIT :
+						     TCS_ST_FIN_WAIT2, &ports);
+	if (!time_wait)
+		return 0;
+	/* @sk's FIN_WAIT2 entry tracks the TIME_WAIT now: count on its ports */
+	if (tn && ports.p[TCS_SIDE_LOCAL] && ports.p[TCS_SIDE_REMOTE])
+		tcs_inc(&ports, TCS_S_ENTER + TCS_ST_TIME_WAIT);
+	else
+		tcs_tw_enter(tw, !!tn);
 	return 0;
 }
 

@@ -258,29 +258,47 @@ static u64 tcs_sum(const struct tcs_port *port, enum tcs_slot slot)
 	return sum;
 }
 
+/* Slots [@first, @last) of @port, summed over the CPUs into @sum. */
+static void tcs_sum_range(const struct tcs_port *port, unsigned int first,
+			  unsigned int last, u64 *sum)
+{
+	unsigned int cpu, i;
+
+	for (i = first; i < last; i++)
+		sum[i] = 0;
+	for_each_possible_cpu(cpu) {
+		const struct tcs_counters *c = per_cpu_ptr(port->pcpu, cpu);
+
+		for (i = first; i < last; i++)
+			sum[i] += READ_ONCE(c->v[i]);
+	}
+}
+
 /*
  * The columns of @port (enum tcs_counter).  Reads are ordered so that no
  * value goes negative: each base before the per-CPU values (which only
- * grow), each exit count before its entry count.  @gen and @now come from
+ * grow), the exit counts before the entry counts.  @gen and @now come from
  * the last tcs_track_scan().
  */
 void tcs_port_read(const struct tcs_port *port, unsigned long gen, u64 now,
 		   u64 *val)
 {
-	u64 base[TCS_NR_RESETTABLE], out[TCS_NR_STATES];
+	u64 base[TCS_NR_RESETTABLE], sum[TCS_NR_SLOTS];
 	unsigned int i;
 
 	for (i = 0; i < TCS_NR_RESETTABLE; i++)
 		base[i] = READ_ONCE(port->base[i]);
-	for (i = 0; i < TCS_NR_STATES; i++)
-		out[i] = tcs_sum(port, TCS_S_TRACK_OUT + i);
+	tcs_sum_range(port, TCS_S_TRACK_OUT, TCS_S_TRACK_OUT + TCS_NR_STATES,
+		      sum);
 	smp_rmb();	/* pairs with smp_wmb() in tcs_table_reset() */
+	tcs_sum_range(port, TCS_S_ENTER, TCS_S_TRACK_OUT, sum);
 	for (i = 0; i < TCS_NR_STATES; i++) {
-		val[TCS_TIME_WAIT + i] = tcs_sum(port, TCS_S_ENTER + i) - base[TCS_S_ENTER + i];
-		val[TCS_TIME_WAIT_NOW + i] = tcs_sum(port, TCS_S_TRACK_IN + i) - out[i];
+		val[TCS_TIME_WAIT + i] = sum[TCS_S_ENTER + i] - base[TCS_S_ENTER + i];
+		val[TCS_TIME_WAIT_NOW + i] = sum[TCS_S_TRACK_IN + i] -
+					     sum[TCS_S_TRACK_OUT + i];
 	}
 	for (i = 0; i <= TCS_TW_OVERFLOW - TCS_TW_EXPIRED; i++)
-		val[TCS_TW_EXPIRED + i] = tcs_sum(port, TCS_S_TW_EXPIRED + i) -
+		val[TCS_TW_EXPIRED + i] = sum[TCS_S_TW_EXPIRED + i] -
 					  base[TCS_S_TW_EXPIRED + i];
 	val[TCS_CLOSE_WAIT_OLDEST_MS] = 0;
 	if (READ_ONCE(port->scan_gen) == gen && port->oldest_ns &&

@@ -142,8 +142,9 @@ void tcs_track_enter(struct tcs_net *tn, const struct tcs_ports *ports,
 		     const struct sock_common *skc, unsigned long ino,
 		     enum tcs_state state);
 void tcs_track_exit_sk(const void *obj);
-void tcs_track_hashdance(const struct sock *sk, const void *tw,
-			 enum tcs_state state);
+struct tcs_net *tcs_track_hashdance(const struct sock *sk, const void *tw,
+				    enum tcs_state state,
+				    struct tcs_ports *ports);
 bool tcs_track_tw_switch(const void *tw);
 void tcs_track_tw_kill(const void *tw, enum tcs_slot fate);
 void tcs_track_purge(struct tcs_net *tn);

@@ -198,6 +198,30 @@ static void tcs_copy_addrs(struct tcs_track *t, const struct sock_common *skc)
 }
 
 /*
+ * Hash @t under its object's address.  An entry already there is stale (an
+ * exit the probes missed left it, and the address was reused): end it.
+ */
+static void tcs_insert(struct tcs_track *t)
+{
+	struct tcs_bucket *b = tcs_bucket(t->obj);
+	struct tcs_track *old;
+	unsigned long flags;
+
+	spin_lock_irqsave(&b->lock, flags);
+	old = tcs_find(b, t->obj);
+	if (old)
+		hlist_del(&old->node);
+	hlist_add_head(&t->node, &b->head);
+	spin_unlock_irqrestore(&b->lock, flags);
+
+	if (old) {
+		if (!READ_ONCE(old->tn->dying))
+			tcs_inc(&old->ports, TCS_S_TRACK_OUT + old->state);
+		tcs_free(old);
+	}
+}
+
+/*
  * The socket or timewait socket whose common part is @skc entered @state.
  * @ino is its file's inode number, 0 if it has none.
  */
@@ -205,9 +229,7 @@ void tcs_track_enter(struct tcs_net *tn, const struct tcs_ports *ports,
 		     const struct sock_common *skc, unsigned long ino,
 		     enum tcs_state state)
 {
-	struct tcs_track *t, *old;
-	struct tcs_bucket *b;
-	unsigned long flags;
+	struct tcs_track *t;
 
 	if (percpu_counter_read_positive(&tcs_nr_tracked) >= tcs_max_tracked)
 		goto untracked;
@@ -228,21 +250,7 @@ void tcs_track_enter(struct tcs_net *tn, const struct tcs_ports *ports,
 
 	percpu_counter_inc(&tcs_nr_tracked);
 	tcs_inc(ports, TCS_S_TRACK_IN + state);
-
-	b = tcs_bucket(skc);
-	spin_lock_irqsave(&b->lock, flags);
-	old = tcs_find(b, skc);
-	if (old)
-		hlist_del(&old->node);
-	hlist_add_head(&t->node, &b->head);
-	spin_unlock_irqrestore(&b->lock, flags);
-
-	/* a missed exit left a stale entry for this address: end it */
-	if (old) {
-		if (!READ_ONCE(old->tn->dying))
-			tcs_inc(&old->ports, TCS_S_TRACK_OUT + old->state);
-		tcs_free(old);
-	}
+	tcs_insert(t);
 	return;
 
 untracked:
@@ -265,32 +273,41 @@ void tcs_track_exit_sk(const void *obj)
 
 /*
  * Full socket @sk was replaced by timewait socket @tw, hashed in substate
- * @state.  A FIN_WAIT2 stay goes on in the timewait socket; a TIME_WAIT
- * one starts (the caller tracks it).
+ * @state.  A tracked FIN_WAIT2 stay goes on in @tw, or ends if @tw starts
+ * TIME_WAIT: then the same entry tracks the TIME_WAIT stay.  Returns the
+ * namespace if the entry moved to @tw, with its ports in @ports; NULL if
+ * @sk was not tracked.
  */
-void tcs_track_hashdance(const struct sock *sk, const void *tw,
-			 enum tcs_state state)
+struct tcs_net *tcs_track_hashdance(const struct sock *sk, const void *tw,
+				    enum tcs_state state,
+				    struct tcs_ports *ports)
 {
 	struct tcs_track *t;
-	struct tcs_bucket *b;
-	unsigned long flags;
+	u64 now;
 
 	if (!tcs_max_tracked)
-		return;
+		return NULL;
 	t = tcs_take(sk);
 	if (!t)
-		return;
-	if (state != TCS_ST_FIN_WAIT2 || t->state != TCS_ST_FIN_WAIT2) {
+		return NULL;
+	if (t->state != TCS_ST_FIN_WAIT2) {
+		/* not reached: only FIN_WAIT2 of the three precedes a timewait */
 		tcs_leave(t, ktime_get_ns());
 		tcs_free(t);
-		return;
+		return NULL;
+	}
+	if (state == TCS_ST_TIME_WAIT) {
+		now = ktime_get_ns();
+		tcs_leave(t, now);
+		t->state = TCS_ST_TIME_WAIT;
+		t->since = now;
+		tcs_inc(&t->ports, TCS_S_TRACK_IN + TCS_ST_TIME_WAIT);
 	}
 	t->obj = tw;
 	t->ino = 0;
-	b = tcs_bucket(tw);
-	spin_lock_irqsave(&b->lock, flags);
-	hlist_add_head(&t->node, &b->head);
-	spin_unlock_irqrestore(&b->lock, flags);
+	*ports = t->ports;
+	tcs_insert(t);
+	return t->tn;
 }
 
 /*
