@@ -82,6 +82,7 @@ struct config {
 	enum order order;
 	unsigned long hold_ms;
 	unsigned int lport;		/* 0: ephemeral */
+	unsigned int lport_hi;		/* -b LOW-HIGH: the clients cycle */
 	bool quiet;
 };
 
@@ -136,7 +137,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: churn [-4|-6|-m] [-a ADDR] [-p PORT] [-n COUNT | -d SECONDS] [-P PROCS]\n"
-		"             [-o ORDER] [-H HOLD_MS] [-b LPORT] [-q] [-h]\n"
+		"             [-o ORDER] [-H HOLD_MS] [-b LPORT[-HIGH]] [-q] [-h]\n"
 		"Open and close loopback TCP connections, then wait until every close\n"
 		"handshake has completed on both ends.\n"
 		"\n"
@@ -161,6 +162,8 @@ static void usage(FILE *f)
 		"  -H HOLD_MS  hold time for orphan and hold (default 0); the held ends of\n"
 		"              all connections are kept open together, then closed\n"
 		"  -b LPORT    bind every client to local port LPORT (SO_REUSEADDR)\n"
+		"  -b LPORT-HIGH\n"
+		"              bind the i-th client to LPORT + i modulo the range\n"
 		"  -q          print nothing on success\n"
 		"  -h          this help\n"
 		"\n"
@@ -467,16 +470,22 @@ static void connect_accept(int lfd, int *cfd, int *sfd, uint8_t *ports)
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 	int one = 1, c, s;
-	unsigned int p;
+	static unsigned long nth;
+	unsigned int p = 0;
 
 	c = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (c < 0)
 		die_errno("socket");
 	if (cfg.lport) {
+		p = cfg.lport + nth++ % (cfg.lport_hi - cfg.lport + 1);
+		if (family == AF_INET)
+			((struct sockaddr_in *)&cli_src)->sin_port = htons(p);
+		else
+			((struct sockaddr_in6 *)&cli_src)->sin6_port = htons(p);
 		if (setsockopt(c, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)))
 			die_errno("setsockopt SO_REUSEADDR");
 		if (bind(c, (struct sockaddr *)&cli_src, addr_len))
-			die("bind local port %u: %s", cfg.lport, strerror(errno));
+			die("bind local port %u: %s", p, strerror(errno));
 	}
 	token_take();
 	while (connect(c, (struct sockaddr *)&cli_dst, addr_len)) {
@@ -490,9 +499,7 @@ static void connect_accept(int lfd, int *cfd, int *sfd, uint8_t *ports)
 		die_errno("accept");
 	token_give();
 
-	if (cfg.lport) {
-		p = cfg.lport;
-	} else {
+	if (!cfg.lport) {
 		if (getsockname(c, (struct sockaddr *)&ss, &len))
 			die_errno("getsockname");
 		p = ntohs(family == AF_INET ?
@@ -924,9 +931,18 @@ int main(int argc, char **argv)
 		case 'H':
 			cfg.hold_ms = parse_ulong(optarg, "hold time", 0, 86400000UL);
 			break;
-		case 'b':
+		case 'b': {
+			char *dash = strchr(optarg, '-');
+
+			if (dash)
+				*dash = '\0';
 			cfg.lport = parse_ulong(optarg, "local port", 1, 65535);
+			cfg.lport_hi = dash ? parse_ulong(dash + 1, "local port", 1, 65535) :
+					      cfg.lport;
+			if (cfg.lport_hi < cfg.lport)
+				bad_usage("-b %u-%u: an empty range", cfg.lport, cfg.lport_hi);
 			break;
+		}
 		case 'q':
 			cfg.quiet = true;
 			break;
@@ -944,7 +960,7 @@ int main(int argc, char **argv)
 		bad_usage("-n and -d are exclusive");
 	if (cfg.lport && cfg.procs > 1)
 		bad_usage("-b needs a single process (-P 1)");
-	if (cfg.lport && cfg.lport == cfg.port)
+	if (cfg.lport && cfg.lport <= cfg.port && cfg.port <= cfg.lport_hi)
 		bad_usage("-b LPORT must differ from the server port");
 	if (cfg.hold_ms && cfg.order != ORDER_ORPHAN && cfg.order != ORDER_HOLD)
 		bad_usage("-H applies to -o orphan and -o hold only");

@@ -196,25 +196,21 @@ run_hot() {
 	local variants="none floor tcp_closestat tcs_notrack bpftrace" r v i w port out
 	local order procs
 
-	# Ephemeral ports from a range of 2,000, and a warm-up after each load
-	# of four rounds of 1,100 server-first and 1,100 client-first
-	# connections, so that every client port has its entries before the
-	# measured runs: they then measure the steady state, not the first
-	# sight of a port (see Documentation/performance.rst for that cost).
-	# A single warm-up of 1,100 left some 400 ports unseen for the first
-	# measured run.
+	# Ephemeral ports from a range of 2,000 (connect() takes the even ones
+	# first), and after each load a warm-up of one server-first and one
+	# client-first connection from every port of the range (churn -b), so
+	# that every client port has its entries before the measured runs:
+	# they then measure the steady state, not the first sight of a port
+	# (see Documentation/performance.rst for that cost).
 	sysctl -qw net.ipv4.ip_local_port_range="50000 51999"
 	for r in $(seq 1 $ROUNDS); do
 		# Rotate the order of the variants from round to round.
 		for v in $(rotate $(( (r - 1) % 5 )) $variants); do
 			variant_start $v
 			i=0
-			for w in 1 2 3 4; do
-				$CHURN -q -n 1100 -o server -p 39998 &&
-				$CHURN -q -n 1100 -o client -p 39997 ||
-					fail "warm-up failed"
-				tw_flush
-			done
+			$CHURN -q -n 2000 -o server -p 39998 -b 50000-51999 &&
+			$CHURN -q -n 2000 -o client -p 39997 -b 50000-51999 ||
+				fail "warm-up failed"
 			for procs in $procs_list; do
 				for order in server client; do
 					i=$((i + 1))
