@@ -471,8 +471,13 @@ static void make_view(struct view *v)
 		if (any)
 			v->row[v->nrows++] = i;
 	}
+	/* the module writes rows in this order: sort only if it did not */
 	sort_view = v;
-	qsort(v->row, v->nrows, sizeof(*v->row), cmp_proc);
+	for (i = 1; i < v->nrows; i++)
+		if (cmp_proc(&v->row[i - 1], &v->row[i]) > 0)
+			break;
+	if (i < v->nrows)
+		qsort(v->row, v->nrows, sizeof(*v->row), cmp_proc);
 }
 
 static void free_view(struct view *v)
@@ -566,6 +571,26 @@ static void compute_rates(struct view *v, const struct view *prev,
 
 /* ---- output ------------------------------------------------------------ */
 
+/*
+ * The decimal digits of @v and a NUL in @buf, which has room for 21 bytes;
+ * returns their number.  A table can have 10^5 rows of 13 numbers:
+ * snprintf() would be most of closestat's time.
+ */
+static unsigned int fmt_u64(char *buf, uint64_t v)
+{
+	char tmp[20];
+	unsigned int n = 0, i;
+
+	do {
+		tmp[n++] = '0' + v % 10;
+		v /= 10;
+	} while (v);
+	for (i = 0; i < n; i++)
+		buf[i] = tmp[n - 1 - i];
+	buf[n] = '\0';
+	return n;
+}
+
 static const char *port_name(unsigned int port, char *buf, size_t len)
 {
 	struct servent *se = NULL;
@@ -574,6 +599,8 @@ static const char *port_name(unsigned int port, char *buf, size_t len)
 		se = getservbyport(htons(port), "tcp");
 	if (se)
 		snprintf(buf, len, "%s", se->s_name);
+	else if (len > 5)
+		fmt_u64(buf, port);
 	else
 		snprintf(buf, len, "%u", port);
 	return buf;
@@ -581,70 +608,100 @@ static const char *port_name(unsigned int port, char *buf, size_t len)
 
 struct cell {
 	char s[48];
+	unsigned int len;
 };
+
+/* A cell from a string; longer ones are cut to fit. */
+static void set_cell(struct cell *cell, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n >= sizeof(cell->s))
+		n = sizeof(cell->s) - 1;
+	memcpy(cell->s, s, n);
+	cell->s[n] = '\0';
+	cell->len = n;
+}
 
 static void print_table(const struct view *v)
 {
 	unsigned int ncells = 2, c, k, width[2 + 2 * TCS_MAX_COLS];
 	bool left[2 + 2 * TCS_MAX_COLS] = { true, true };
 	struct cell *cells, *hdr;
-	size_t i, n;
+	char *line, *p;
+	size_t i;
 
 	ncells += v->ncols;
 	cells = calloc((v->nrows + 1) * ncells, sizeof(*cells));
-	if (!cells)
+	line = malloc(ncells * (sizeof(cells->s) + 2) + 1);
+	if (!cells || !line)
 		die("out of memory");
 
 	hdr = cells;
-	snprintf(hdr[0].s, sizeof(hdr[0].s), "%s", TCS_COL_SIDE);
-	snprintf(hdr[1].s, sizeof(hdr[1].s), "%s", TCS_COL_PORT);
-	for (c = 0, k = 2; c < v->ncols; c++) {
+	set_cell(&hdr[0], TCS_COL_SIDE);
+	set_cell(&hdr[1], TCS_COL_PORT);
+	for (c = 0, k = 2; c < v->ncols; c++, k++) {
 		const char *name = v->t.cols[v->col[c]];
 
-		if (v->rate && kind_of(v->counter[c]) == KIND_COUNTER)
-			snprintf(hdr[k++].s, sizeof(hdr[0].s), "%s/s", name);
-		else
-			snprintf(hdr[k++].s, sizeof(hdr[0].s), "%s", name);
+		if (v->rate && kind_of(v->counter[c]) == KIND_COUNTER) {
+			snprintf(hdr[k].s, sizeof(hdr[k].s), "%s/s", name);
+			hdr[k].len = strlen(hdr[k].s);
+		} else {
+			set_cell(&hdr[k], name);
+		}
 	}
 	for (i = 0; i < v->nrows; i++) {
 		const struct tcs_row *r = &v->t.rows[v->row[i]];
 		const uint64_t *val = tcs_vals(&v->t, v->row[i]);
 		struct cell *row = cells + (i + 1) * ncells;
 
-		snprintf(row[0].s, sizeof(row[0].s), "%s", tcs_side_names[r->side]);
+		set_cell(&row[0], tcs_side_names[r->side]);
 		port_name(r->port, row[1].s, sizeof(row[1].s));
-		for (c = 0, k = 2; c < v->ncols; c++) {
-			if (v->rate && kind_of(v->counter[c]) == KIND_COUNTER)
-				snprintf(row[k++].s, sizeof(row[0].s), "%.1f",
+		row[1].len = strlen(row[1].s);
+		for (c = 0, k = 2; c < v->ncols; c++, k++) {
+			if (v->rate && kind_of(v->counter[c]) == KIND_COUNTER) {
+				snprintf(row[k].s, sizeof(row[k].s), "%.1f",
 					 v->rate[i * v->ncols + c]);
-			else
-				snprintf(row[k++].s, sizeof(row[0].s), "%llu",
-					 (unsigned long long)val[v->col[c]]);
+				row[k].len = strlen(row[k].s);
+			} else {
+				row[k].len = fmt_u64(row[k].s, val[v->col[c]]);
+			}
 		}
 	}
 
 	for (k = 0; k < ncells; k++) {
 		width[k] = 0;
-		for (i = opt.no_header ? 1 : 0; i <= v->nrows; i++) {
-			n = strlen(cells[i * ncells + k].s);
-			if (n > width[k])
-				width[k] = n;
-		}
+		for (i = opt.no_header ? 1 : 0; i <= v->nrows; i++)
+			if (cells[i * ncells + k].len > width[k])
+				width[k] = cells[i * ncells + k].len;
 	}
+	/* side and port left-aligned, numbers right-aligned, two spaces apart */
 	for (i = opt.no_header ? 1 : 0; i <= v->nrows; i++) {
+		p = line;
 		for (k = 0; k < ncells; k++) {
-			const char *s = cells[i * ncells + k].s;
+			const struct cell *cell = &cells[i * ncells + k];
+			unsigned int pad = width[k] - cell->len;
+			bool last = k == ncells - 1;
 
-			if (k == ncells - 1 && left[k])
-				printf("%s", s);
-			else if (left[k])
-				printf("%-*s  ", (int)width[k], s);
-			else
-				printf("%*s%s", (int)width[k], s,
-				       k == ncells - 1 ? "" : "  ");
+			if (!left[k]) {
+				memset(p, ' ', pad);
+				p += pad;
+			}
+			memcpy(p, cell->s, cell->len);
+			p += cell->len;
+			if (left[k] && !last) {
+				memset(p, ' ', pad);
+				p += pad;
+			}
+			if (!last) {
+				memcpy(p, "  ", 2);
+				p += 2;
+			}
 		}
-		putchar('\n');
+		*p++ = '\n';
+		fwrite(line, 1, p - line, stdout);
 	}
+	free(line);
 	free(cells);
 }
 

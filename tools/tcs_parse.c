@@ -78,7 +78,8 @@ static int parse_u64(const struct field *f, uint64_t *out)
 
 		if (d > 9)
 			return -1;
-		if (v > (UINT64_MAX - d) / 10) {
+		if (v > UINT64_MAX / 10 ||
+		    (v == UINT64_MAX / 10 && d > UINT64_MAX % 10)) {
 			/* keep scanning: "9999999999999999999999x" is not a number */
 			for (; i < f->len; i++)
 				if ((unsigned char)f->s[i] - '0' > 9)

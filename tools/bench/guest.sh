@@ -208,6 +208,9 @@ run_hot() {
 		for v in $(rotate $(( (r - 1) % 5 )) $variants); do
 			variant_start $v
 			i=0
+			# (a client port the last run left in TIME_WAIT, without
+			# SO_REUSEADDR, would refuse the bind)
+			tw_flush
 			$CHURN -q -n 2000 -o server -p 39998 -b 50000-51999 &&
 			$CHURN -q -n 2000 -o client -p 39997 -b 50000-51999 ||
 				fail "warm-up failed"
