@@ -133,9 +133,23 @@ bpftrace_start() {
 
 # Stop bpftrace and check it counted PORT's TIME_WAIT entries.
 bpftrace_stop() {
-	local port=$1 want=$2 got
+	local port=$1 want=$2 got i
 
 	kill -INT $BT_PID
+	# It prints its maps and exits within seconds; if it does not, say
+	# where it waits instead of hanging until the guest's timeout.
+	for ((i = 0; i < 600; i++)); do
+		kill -0 $BT_PID 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 $BT_PID 2>/dev/null; then
+		ps -eo pid,stat,wchan:32,args | grep -v ' \[' >&2 || true
+		cat /proc/$BT_PID/stack >&2 2>/dev/null || true
+		tail -n 5 $WORK/bpftrace.log >&2
+		kill -KILL $BT_PID
+		BT_PID=
+		fail "bpftrace did not exit 60 s after SIGINT"
+	fi
 	wait $BT_PID || fail "bpftrace failed: $(cat $WORK/bpftrace.log)"
 	BT_PID=
 	for m in time_wait_local close_wait_remote; do
