@@ -332,6 +332,7 @@ struct tcs_net *tcs_track_hashdance(const struct sock *sk, const void *tw,
 				    struct tcs_ports *ports)
 {
 	struct tcs_track *t;
+	struct tcs_net *tn;
 	u64 now;
 
 	if (!tcs_max_tracked)
@@ -355,8 +356,9 @@ struct tcs_net *tcs_track_hashdance(const struct sock *sk, const void *tw,
 	t->obj = tw;
 	t->ino = 0;
 	*ports = t->ports;
-	tcs_insert(t);
-	return t->tn;
+	tn = t->tn;
+	tcs_insert(t);		/* another CPU may end @t from here on */
+	return tn;
 }
 
 /*
