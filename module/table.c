@@ -351,10 +351,12 @@ void tcs_table_reset(struct tcs_net *tn)
 
 	mutex_lock(&tn->reset_lock);
 	while ((port = tcs_table_next(tn, &key))) {
+		u64 sum[TCS_NR_RESETTABLE];
 		unsigned int i;
 
+		tcs_sum_range(port, 0, TCS_NR_RESETTABLE, sum);
 		for (i = 0; i < TCS_NR_RESETTABLE; i++)
-			WRITE_ONCE(port->base[i], tcs_sum(port, i));
+			WRITE_ONCE(port->base[i], sum[i]);
 		smp_wmb();	/* pairs with smp_rmb() in tcs_port_read() */
 		key++;
 		cond_resched();
