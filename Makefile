@@ -56,11 +56,11 @@ tools:
 	$(Q)$(MAKE) -C tools
 
 deps:
-	$(Q)selftests/vm/install-deps.sh
+	$(Q)scripts/install-deps.sh
 
 # Kernel sources for checkpatch and the kselftest headers.
 ksrc:
-	$(Q)selftests/vm/extract-ksrc.sh $(BUILD)/ksrc $(LINUX_SOURCE_VERSIONS)
+	$(Q)scripts/extract-ksrc.sh $(BUILD)/ksrc $(LINUX_SOURCE_VERSIONS)
 
 # deps may install the kernels, so what follows it runs in a new make that
 # finds them (KVERS is computed when a make starts).
@@ -71,8 +71,8 @@ check-installed: modules-all tools ksrc
 	$(Q)$(MAKE) style sparse
 	$(Q)$(MAKE) -C selftests BUILD=$(BUILD)
 	$(Q)$(MAKE) -C tools check
-	$(Q)tools/bench/bench.sh --smoke $(KVERS)	# the pipeline, not the timing
-	$(Q)selftests/vm/check.sh $(KVERS)	# last: its last line is the verdict
+	$(Q)selftests/bench/bench.sh --smoke $(KVERS)	# the pipeline, not the timing
+	$(Q)selftests/qemu/check.sh $(KVERS)	# last: its last line is the verdict
 
 # The demo builds the module as README.md says (`make`), for the guest's kernel.
 DEMO_KVER ?= $(lastword $(KVERS))
@@ -81,14 +81,15 @@ demo: deps
 	$(Q)$(MAKE) demo-installed
 
 demo-installed: tools
+	$(Q)$(MAKE) -C selftests drivers BUILD=$(BUILD)
 	$(Q)$(MAKE) module KDIR=/lib/modules/$(DEMO_KVER)/build
-	$(Q)TCS_KO=$(CURDIR)/tcp_closestat.ko selftests/vm/run.sh $(DEMO_KVER) tools/demo.sh
+	$(Q)TCS_KO=$(CURDIR)/tcp_closestat.ko selftests/qemu/run.sh $(DEMO_KVER) selftests/demo.sh
 
 bench: deps
 	$(Q)$(MAKE) bench-installed
 
 bench-installed: modules-all tools
-	$(Q)tools/bench/bench.sh $(KVERS)
+	$(Q)selftests/bench/bench.sh $(KVERS)
 
 # Both fail on any finding: checkpatch (--strict) and sparse on every kernel.
 style: ksrc

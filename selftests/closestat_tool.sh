@@ -28,7 +28,7 @@ REPO=${HERE%/selftests}
 
 TOOLS=${TCS_TOOLS:-$REPO/tools}
 CS=$TOOLS/closestat
-CHURN=$TOOLS/churn
+CHURN=${TCS_CHURN:-$REPO/build/selftests/churn}
 PY=/usr/bin/python3
 PROC=/proc/net/tcp_closestat
 PROC_STAT=/proc/net/tcp_closestat_stat
@@ -45,7 +45,7 @@ trap cleanup EXIT
 
 ktap_header
 require_cmd ip setpriv "$PY"
-[ -x "$CS" ] && [ -x "$CHURN" ] || ktap_skip_all "build tools/closestat and tools/churn first"
+[ -x "$CS" ] && [ -x "$CHURN" ] || ktap_skip_all "build tools/closestat and selftests/churn first (make tools; make -C selftests)"
 [ -r "$PROC" ] || ktap_skip_all "$PROC missing: module not loaded"
 TMP=$(mktemp -d /tmp/closestat_tool.XXXXXX)
 setup_ns A B || ktap_bail_out "cannot create network namespaces"

@@ -30,7 +30,7 @@ REPO=${HERE%/selftests}
 
 TOOLS=${TCS_TOOLS:-$REPO/tools}
 CS=$TOOLS/closestat
-CHURN=$TOOLS/churn
+CHURN=${TCS_CHURN:-$REPO/build/selftests/churn}
 PY=/usr/bin/python3
 PROC=/proc/net/tcp_closestat
 PROC_HIST=/proc/net/tcp_closestat_hist
@@ -52,7 +52,7 @@ trap cleanup EXIT
 
 ktap_header
 require_cmd ip ss "$PY"
-[ -x "$CS" ] && [ -x "$CHURN" ] || ktap_skip_all "build tools/closestat and tools/churn first"
+[ -x "$CS" ] && [ -x "$CHURN" ] || ktap_skip_all "build tools/closestat and selftests/churn first (make tools; make -C selftests)"
 [ -r "$PROC_HIST" ] && [ -r "$PROC_SOCKETS" ] ||
 	ktap_skip_all "$PROC_HIST or $PROC_SOCKETS missing: module not loaded"
 TMP=$(mktemp -d /tmp/closestat_track.XXXXXX)

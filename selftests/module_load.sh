@@ -20,7 +20,7 @@ REPO=${HERE%/selftests}
 . "$HERE/lib.sh"
 
 KO=${TCS_KO:-$REPO/build/$(uname -r)/tcp_closestat.ko}
-CHURN=${TCS_TOOLS:-$REPO/tools}/churn
+CHURN=${TCS_CHURN:-$REPO/build/selftests/churn}
 PROC=/proc/net/tcp_closestat
 KPROBES=/sys/kernel/debug/kprobes/list
 CYCLES=10

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Run every selftest in the test guest (selftests/vm/run.sh KVER
+# Run every selftest in the test guest (selftests/qemu/run.sh KVER
 # selftests/run_guest.sh), printing KTAP as the kernel's kselftest runner
 # does: one result per test, the test's own KTAP nested under "# ".
 #
@@ -24,6 +24,7 @@ readonly SKIP_RC=4 TIMEOUT_RC=124
 
 export TCS_KO=$REPO/build/$(uname -r)/tcp_closestat.ko
 export TCS_TOOLS=$REPO/tools
+export TCS_CHURN=$REPO/build/selftests/churn
 
 testno=0
 failed=0

@@ -4,7 +4,7 @@
 # Take the few kernel source files the project uses from Debian's
 # linux-source-V packages, never copied into the repository:
 #
-#   selftests/vm/extract-ksrc.sh DEST V...
+#   scripts/extract-ksrc.sh DEST V...
 #
 # gives DEST/V/scripts/{checkpatch.pl,spelling.txt,const_structs.checkpatch}
 # and DEST/V/tools/testing/selftests/{kselftest.h,kselftest_harness.h,

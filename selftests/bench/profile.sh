@@ -5,9 +5,9 @@
 # benchmark.  Runs in a guest booted with VM_ICOUNT=1 (guest time counts
 # instructions, so perf's cpu-clock samples are an instruction profile):
 #
-#   VM_ICOUNT=1 selftests/vm/run.sh KVER tools/bench/profile.sh [none|floor|tcp_closestat]
+#   VM_ICOUNT=1 selftests/qemu/run.sh KVER selftests/bench/profile.sh [none|floor|tcp_closestat]
 #
-# Needs build/bench/churn (tools/bench/bench.sh builds it) and perf.
+# Needs build/bench/churn (selftests/bench/bench.sh builds it) and perf.
 
 set -eu
 KVER=$(uname -r)

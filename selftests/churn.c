@@ -51,7 +51,7 @@
 #define STALL_SECONDS		30	/* no progress for this long: give up */
 #define SETTLE_SECONDS		30	/* wait at most this long for the closes */
 #ifndef SECONDS_DIGITS
-#define SECONDS_DIGITS		3	/* tools/bench builds churn with 6 */
+#define SECONDS_DIGITS		3	/* selftests/bench builds churn with 6 */
 #endif
 
 enum order {

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""Turn the "BENCH ..." lines of tools/bench/guest.sh into tables.
+"""Turn the "BENCH ..." lines of selftests/bench/guest.sh into tables.
 
     report.py [--smoke] LOG...
 

@@ -1,19 +1,19 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Check the harness itself: selftests/vm/run.sh boots each kernel, runs a
+# Check the harness itself: selftests/qemu/run.sh boots each kernel, runs a
 # command from the repository with its arguments and TCS_* environment,
 # passes its exit status through, and fails on an oops, a WARN or a timeout.
-# Not part of `make check'; run it after changing anything under selftests/vm.
+# Not part of `make check'; run it after changing anything under selftests/qemu.
 #
-#   selftests/vm/selftest.sh [KVER...]     (default: every installed 6.1/6.12)
+#   selftests/qemu/selftest.sh [KVER...]     (default: every installed 6.1/6.12)
 
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
 readonly REPO
-readonly RUN=$REPO/selftests/vm/run.sh
-readonly WORK=$REPO/build/vm/selftest
+readonly RUN=$REPO/selftests/qemu/run.sh
+readonly WORK=$REPO/build/qemu/selftest
 
 passed=0
 failed=0

@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# The demo `make demo' runs in a test guest (selftests/vm/run.sh KVER
-# tools/demo.sh): load the module, serve HTTP with nginx with keep-alive
+# The demo `make demo' runs in a test guest (selftests/qemu/run.sh KVER
+# selftests/demo.sh): load the module, serve HTTP with nginx with keep-alive
 # off (the server closes every connection: TIME_WAIT on local port 8080)
 # under wrk, run a client that closes first against port 80 (TIME_WAIT on
 # remote port 80), and show what closestat sees, next to ss and sockstat.
@@ -13,7 +13,7 @@ set -u
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 CS=$REPO/tools/closestat
-CHURN=$REPO/tools/churn
+CHURN=${TCS_CHURN:-$REPO/build/selftests/churn}
 KO=${TCS_KO:-$REPO/build/$(uname -r)/tcp_closestat.ko}
 DIR=
 NGINX_PID=
@@ -47,7 +47,7 @@ trap cleanup EXIT
 for cmd in nginx wrk ss; do
 	command -v "$cmd" >/dev/null || die "$cmd not installed (make deps)"
 done
-[ -x "$CS" ] && [ -x "$CHURN" ] || die "build the tools first (make tools)"
+[ -x "$CS" ] && [ -x "$CHURN" ] || die "build the tools first (make tools; make -C selftests drivers)"
 [ -r "$KO" ] || die "$KO missing (make modules-all)"
 
 heading "tcp_closestat demo on Linux $(uname -r)"

@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# The guest side of tools/bench/bench.sh: runs inside a QEMU guest booted by
-# selftests/vm/run.sh (as root, in the repository root) and prints one
+# The guest side of selftests/bench/bench.sh: runs inside a QEMU guest booted by
+# selftests/qemu/run.sh (as root, in the repository root) and prints one
 # "BENCH ..." line per measurement, which bench.sh turns into tables.
 #
 #   guest.sh [--smoke] [--rounds N] [--conns N] [--phases "hot read mem"]
@@ -83,7 +83,7 @@ if grep -qw inet_twsk_hashdance_schedule /proc/kallsyms; then
 else
 	HASHDANCE=inet_twsk_hashdance
 fi
-sed "s/@HASHDANCE@/$HASHDANCE/" tools/bench/closestat.bt > $WORK/closestat.bt
+sed "s/@HASHDANCE@/$HASHDANCE/" selftests/bench/closestat.bt > $WORK/closestat.bt
 
 modprobe -q inet_diag 2>/dev/null || true
 modprobe -q tcp_diag 2>/dev/null || true

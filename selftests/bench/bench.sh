@@ -4,12 +4,12 @@
 # bench.sh: what tcp_closestat costs, side by side with a bare kprobe
 # module, bpftrace and ss (issue 5; see Documentation/performance.rst).
 #
-#   tools/bench/bench.sh [--smoke] KVER...
+#   selftests/bench/bench.sh [--smoke] KVER...
 #
 # Needs build/<kver>/tcp_closestat.ko (make modules-all) and tools/closestat
 # (make tools); builds the floor module into build/<kver>/bench-floor/ and
 # a static churn and twfill into build/bench/.  Per kernel it boots two
-# guests with selftests/vm/run.sh:
+# guests with selftests/qemu/run.sh:
 #   VM_ICOUNT=1  the hot path (guest time counts instructions);
 #   VM_ICOUNT=1  read cost and memory (a second guest, to run in parallel).
 # Guests of different kernels run in parallel (BENCH_JOBS, default: the
@@ -46,10 +46,10 @@ fi
 mkdir -p "$OUT"
 # Build into temporary names and rename: a guest of a concurrent run may
 # be reading the previous files.
-cc -static -O2 -Wall -Wextra -Werror -DSECONDS_DIGITS=6 -o "$OUT/churn.$$" tools/churn.c ||
+cc -static -O2 -Wall -Wextra -Werror -DSECONDS_DIGITS=6 -o "$OUT/churn.$$" selftests/churn.c ||
 	die "cannot build a static churn (libc6-dev has libc.a)"
 mv -f "$OUT/churn.$$" "$OUT/churn"
-cc -O2 -Wall -Wextra -Werror -o "$OUT/twfill.$$" tools/bench/twfill.c
+cc -O2 -Wall -Wextra -Werror -o "$OUT/twfill.$$" selftests/bench/twfill.c
 mv -f "$OUT/twfill.$$" "$OUT/twfill"
 [ -x tools/closestat ] || die "tools/closestat missing: run make tools"
 for k in "$@"; do
@@ -58,16 +58,16 @@ for k in "$@"; do
 	d=$BUILD/$k/bench-floor
 	mkdir -p "$d"
 	for f in Kbuild tcs_floor.c; do
-		cmp -s "tools/bench/floor/$f" "$d/$f" || cp "tools/bench/floor/$f" "$d/"
+		cmp -s "selftests/bench/floor/$f" "$d/$f" || cp "selftests/bench/floor/$f" "$d/"
 	done
 	make -s -C "/lib/modules/$k/build" M="$d" W=1 modules ||
 		die "cannot build the floor module for $k"
 done
 
 export TCS_BUILD=$BUILD
-# The guests run a copy: editing tools/bench/guest.sh while a guest's bash
+# The guests run a copy: editing selftests/bench/guest.sh while a guest's bash
 # reads it would change the script under its feet.
-cp tools/bench/guest.sh "$OUT/guest.sh.$$"
+cp selftests/bench/guest.sh "$OUT/guest.sh.$$"
 mv -f "$OUT/guest.sh.$$" "$OUT/guest.sh"
 GUEST=${OUT#$REPO/}/guest.sh
 
@@ -78,7 +78,7 @@ run_guest() {
 
 	while [ "$1" != -- ]; do envs+=("$1"); shift; done
 	shift
-	if env "${envs[@]}" selftests/vm/run.sh "$@" > "$log" 2>&1; then
+	if env "${envs[@]}" selftests/qemu/run.sh "$@" > "$log" 2>&1; then
 		return 0
 	fi
 	echo "bench: guest run failed, see $log" >&2
@@ -127,7 +127,7 @@ echo "bench: ${#JOBLIST[@]} guest runs on $# kernel(s), $JOBS at a time; logs in
 jobs_run || die "a guest run failed"
 
 if [ $SMOKE = 1 ]; then
-	python3 tools/bench/report.py --smoke "${LOGS[@]}" > "$OUT/smoke.txt" ||
+	python3 selftests/bench/report.py --smoke "${LOGS[@]}" > "$OUT/smoke.txt" ||
 		{ cat "$OUT/smoke.txt"; die "smoke: report failed"; }
 	cat "$OUT/smoke.txt"
 	echo "bench: smoke passed in $(( $(date +%s) - start )) s"
@@ -142,7 +142,7 @@ fi
 	echo "Rounds: $ROUNDS; $CONNS connections per run"
 	echo "Module: $(git log -1 --format='%h %s' -- module)"
 	echo
-	python3 tools/bench/report.py "${LOGS[@]}"
+	python3 selftests/bench/report.py "${LOGS[@]}"
 } > "$OUT/summary.txt" || { cat "$OUT/summary.txt"; die "report failed"; }
 cat "$OUT/summary.txt"
 echo "bench: done in $(( $(date +%s) - start )) s; summary in $OUT/summary.txt"

@@ -3,10 +3,10 @@
 #
 # Run the selftests on each kernel and sum up:
 #
-#   selftests/vm/check.sh KVER...
+#   selftests/qemu/check.sh KVER...
 #
 # For each KVER: a header line, then the KTAP that selftests/run_guest.sh
-# prints in a guest booted by selftests/vm/run.sh. Last line:
+# prints in a guest booted by selftests/qemu/run.sh. Last line:
 #
 #   check: N passed, N failed
 #
@@ -83,11 +83,11 @@ main() {
 	[[ $# -ge 1 ]] || { echo "usage: ${0##*/} KVER..." >&2; exit 2; }
 
 	for kver in "$@"; do
-		log=$REPO/build/vm/$kver/check.ktap
+		log=$REPO/build/qemu/$kver/check.ktap
 		mkdir -p "${log%/*}"
 		echo "=== selftests on $kver ==="
 		rc=0
-		"$REPO/selftests/vm/run.sh" "$kver" selftests/run_guest.sh |
+		"$REPO/selftests/qemu/run.sh" "$kver" selftests/run_guest.sh |
 			tee "$log" || rc=$?
 		read -r passed failed skipped complete < <(count_ktap <"$log")
 		if [[ $complete -eq 0 ]]; then

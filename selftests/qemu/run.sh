@@ -4,7 +4,7 @@
 # Boot a Debian kernel under QEMU (TCG) on a read-only view of this machine's
 # root filesystem and run one command in it, as root, from the repository.
 #
-#   selftests/vm/run.sh KVER CMD [ARGS...]
+#   selftests/qemu/run.sh KVER CMD [ARGS...]
 #
 #   host                              guest (/boot/vmlinuz-KVER)
 #   /           -- 9p hostroot, ro -->  /, chrooted into, with fresh /proc,
@@ -15,12 +15,12 @@
 #   RUN/console.log  <-- ttyS0 -------  kernel console
 #   stdout <- tail -f RUN/output <----  ttyS1: CMD's stdout and stderr
 #
-#   (RUN is build/vm/KVER/run.XXXXXX, removed at exit)
+#   (RUN is build/qemu/KVER/run.XXXXXX, removed at exit)
 #
 # Exit status: CMD's, or 1 if the guest panicked (oops, WARN with
 # panic_on_warn), timed out or never reported a status; the console's tail
 # then goes to stderr. The last console log is kept in
-# build/vm/KVER/console.log.
+# build/qemu/KVER/console.log.
 #
 # Environment: VM_SMP (2), VM_MEM (MiB, 2048), VM_TIMEOUT (s, 1200),
 # VM_ICOUNT=1 (deterministic instruction counting, forces -smp 1, for
@@ -31,7 +31,7 @@ set -euo pipefail
 readonly SELF=${0##*/}
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
 readonly REPO
-readonly VM_DIR_SRC="$REPO/selftests/vm"
+readonly VM_DIR_SRC="$REPO/selftests/qemu"
 
 VM_SMP=${VM_SMP:-2}
 VM_MEM=${VM_MEM:-2048}
@@ -81,7 +81,7 @@ pack_modules() {
 	done
 }
 
-# build/vm/KVER/initramfs.cpio.gz: busybox, /init and the modules. Rebuilt
+# build/qemu/KVER/initramfs.cpio.gz: busybox, /init and the modules. Rebuilt
 # when one of its inputs is newer; written atomically, since several runs
 # may start at once.
 build_initramfs() {
@@ -134,13 +134,13 @@ main() {
 	shift
 
 	kernel=/boot/vmlinuz-$kver
-	[[ -r $kernel ]] || die "no kernel $kernel (see selftests/vm/install-deps.sh)"
+	[[ -r $kernel ]] || die "no kernel $kernel (see scripts/install-deps.sh)"
 	[[ -d /lib/modules/$kver ]] || die "no /lib/modules/$kver"
 	command -v qemu-system-x86_64 >/dev/null ||
-		die "qemu-system-x86_64 missing (see selftests/vm/install-deps.sh)"
+		die "qemu-system-x86_64 missing (see scripts/install-deps.sh)"
 	[[ -x /bin/busybox ]] || die "/bin/busybox missing (apt-get install busybox-static)"
 
-	vm_dir=$REPO/build/vm/$kver
+	vm_dir=$REPO/build/qemu/$kver
 	mkdir -p "$vm_dir"
 	initramfs=$vm_dir/initramfs.cpio.gz
 	build_initramfs "$kver" "$initramfs"
