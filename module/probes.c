@@ -58,9 +58,9 @@ static int tcs_tcp_state(int state)
 {
 	switch (state) {
 	case TCP_CLOSE_WAIT:
-		return TCS_ST_CLOSE_WAIT;
+		return TCS_STATE_CLOSE_WAIT;
 	case TCP_FIN_WAIT2:
-		return TCS_ST_FIN_WAIT2;
+		return TCS_STATE_FIN_WAIT2;
 	default:
 		return -1;
 	}
@@ -85,10 +85,10 @@ static void tcs_tw_enter(const struct inet_timewait_sock *tw, bool tracked)
 	struct tcs_ports ports;
 	struct tcs_net *tn;
 
-	tn = tcs_count(&tw->__tw_common, &ports, TCS_S_ENTER + TCS_ST_TIME_WAIT);
+	tn = tcs_count(&tw->__tw_common, &ports, TCS_S_ENTER + TCS_STATE_TIME_WAIT);
 	if (tn && !tracked)
 		tcs_track_enter(tn, &ports, &tw->__tw_common, 0,
-				TCS_ST_TIME_WAIT);
+				TCS_STATE_TIME_WAIT);
 }
 
 /*
@@ -163,13 +163,13 @@ static int tcs_hashdance_pre(struct kprobe *p, struct pt_regs *regs)
 	if (sk->sk_protocol != IPPROTO_TCP)
 		return 0;
 	this_cpu_write(tcs_tw_hashed, sk);
-	tn = tcs_track_hashdance(sk, tw, time_wait ? TCS_ST_TIME_WAIT :
-						     TCS_ST_FIN_WAIT2, &ports);
+	tn = tcs_track_hashdance(sk, tw, time_wait ? TCS_STATE_TIME_WAIT :
+						     TCS_STATE_FIN_WAIT2, &ports);
 	if (!time_wait)
 		return 0;
 	/* @sk's FIN_WAIT2 entry tracks the TIME_WAIT now: count on its ports */
 	if (tn && ports.p[TCS_SIDE_LOCAL] && ports.p[TCS_SIDE_REMOTE])
-		tcs_inc(&ports, TCS_S_ENTER + TCS_ST_TIME_WAIT);
+		tcs_inc(&ports, TCS_S_ENTER + TCS_STATE_TIME_WAIT);
 	else
 		tcs_tw_enter(tw, !!tn);
 	return 0;

@@ -27,10 +27,8 @@ static_assert(ARRAY_SIZE(tcs_counter_names) == TCS_NR_COUNTERS);
 static const char *const tcs_state_names[] = TCS_STATE_NAMES;
 static_assert(ARRAY_SIZE(tcs_state_names) == TCS_NR_STATES);
 
-static const char *const tcs_side_names[] = {
-	[TCS_SIDE_LOCAL]	= TCS_SIDE_LOCAL_NAME,
-	[TCS_SIDE_REMOTE]	= TCS_SIDE_REMOTE_NAME,
-};
+static const char *const tcs_side_names[] = TCS_SIDE_NAMES;
+static_assert(ARRAY_SIZE(tcs_side_names) == TCS_NR_SIDES);
 
 /*
  * Iterator position: 0 is the header, key + 1 a row.  Rows come in key
@@ -157,10 +155,11 @@ static int tcs_hist_show(struct seq_file *seq, void *v)
 		return -ENOMEM;
 	tcs_hist_read(tn, h);
 
-	seq_puts(seq, "state count sum_ms");
+	seq_puts(seq, TCS_HIST_COL_STATE " " TCS_HIST_COL_COUNT " "
+		 TCS_HIST_COL_SUM);
 	for (b = 0; b < TCS_HIST_BUCKETS - 1; b++)
-		seq_printf(seq, " lt_%lu", BIT(b));
-	seq_printf(seq, " ge_%lu\n", BIT(TCS_HIST_BUCKETS - 2));
+		seq_printf(seq, " " TCS_HIST_COL_LT "%lu", BIT(b));
+	seq_printf(seq, " " TCS_HIST_COL_GE "%lu\n", BIT(TCS_HIST_BUCKETS - 2));
 
 	for (s = 0; s < TCS_NR_STATES; s++) {
 		u64 count = 0;

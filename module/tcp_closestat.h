@@ -13,20 +13,6 @@
 
 #include <linux/tcp_closestat.h>
 
-enum tcs_side {
-	TCS_SIDE_LOCAL,
-	TCS_SIDE_REMOTE,
-	TCS_NR_SIDES
-};
-
-/* The three states, indexed like the first three columns. */
-enum tcs_state {
-	TCS_ST_TIME_WAIT = TCS_TIME_WAIT,
-	TCS_ST_CLOSE_WAIT = TCS_CLOSE_WAIT,
-	TCS_ST_FIN_WAIT2 = TCS_FIN_WAIT2,
-	TCS_NR_STATES
-};
-
 /*
  * Per-CPU slots of one (side, port).  The first TCS_NR_RESETTABLE are
  * cumulative and zeroed by a reset; the tracked entries and exits, whose

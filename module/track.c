@@ -340,18 +340,18 @@ struct tcs_net *tcs_track_hashdance(const struct sock *sk, const void *tw,
 	t = tcs_take(sk);
 	if (!t)
 		return NULL;
-	if (t->state != TCS_ST_FIN_WAIT2) {
+	if (t->state != TCS_STATE_FIN_WAIT2) {
 		/* not reached: only FIN_WAIT2 of the three precedes a timewait */
 		tcs_leave(t, ktime_get_ns());
 		tcs_free(t);
 		return NULL;
 	}
-	if (state == TCS_ST_TIME_WAIT) {
+	if (state == TCS_STATE_TIME_WAIT) {
 		now = ktime_get_ns();
 		tcs_leave(t, now);
-		t->state = TCS_ST_TIME_WAIT;
+		t->state = TCS_STATE_TIME_WAIT;
 		t->since = now;
-		tcs_inc(&t->ports, TCS_S_TRACK_IN + TCS_ST_TIME_WAIT);
+		tcs_inc(&t->ports, TCS_S_TRACK_IN + TCS_STATE_TIME_WAIT);
 	}
 	t->obj = tw;
 	t->ino = 0;
@@ -376,12 +376,12 @@ bool tcs_track_tw_switch(const void *tw)
 		return false;
 	spin_lock_irqsave(&b->lock, flags);
 	t = tcs_find(b, tw);
-	if (t && t->state == TCS_ST_FIN_WAIT2 && !READ_ONCE(t->tn->dying)) {
+	if (t && t->state == TCS_STATE_FIN_WAIT2 && !READ_ONCE(t->tn->dying)) {
 		now = ktime_get_ns();
 		tcs_leave(t, now);
-		t->state = TCS_ST_TIME_WAIT;
+		t->state = TCS_STATE_TIME_WAIT;
 		t->since = now;
-		tcs_inc(&t->ports, TCS_S_TRACK_IN + TCS_ST_TIME_WAIT);
+		tcs_inc(&t->ports, TCS_S_TRACK_IN + TCS_STATE_TIME_WAIT);
 	} else {
 		t = NULL;
 	}
@@ -399,7 +399,7 @@ void tcs_track_tw_kill(const void *tw, enum tcs_slot fate)
 	t = tcs_take(tw);
 	if (!t)
 		return;
-	if (t->state == TCS_ST_TIME_WAIT)
+	if (t->state == TCS_STATE_TIME_WAIT)
 		tcs_inc(&t->ports, fate);
 	tcs_leave(t, ktime_get_ns());
 	tcs_free(t);
@@ -451,7 +451,7 @@ unsigned long tcs_track_scan(struct tcs_net *tn)
 			continue;
 		spin_lock_irqsave(&b->lock, flags);
 		hlist_for_each_entry(t, &b->head, node) {
-			if (t->tn != tn || t->state != TCS_ST_CLOSE_WAIT)
+			if (t->tn != tn || t->state != TCS_STATE_CLOSE_WAIT)
 				continue;
 			for (side = 0; side < TCS_NR_SIDES; side++) {
 				struct tcs_port *port = t->ports.p[side];
@@ -547,7 +547,9 @@ static int tcs_sockets_show(struct seq_file *seq, void *v)
 	struct tcs_track *t = v;
 
 	if (v == SEQ_START_TOKEN) {
-		seq_puts(seq, "state local remote age_ms inode\n");
+		seq_puts(seq, TCS_SOCK_COL_STATE " " TCS_SOCK_COL_LOCAL " "
+			 TCS_SOCK_COL_REMOTE " " TCS_SOCK_COL_AGE " "
+			 TCS_SOCK_COL_INODE "\n");
 		return 0;
 	}
 	seq_puts(seq, tcs_state_names[t->state]);

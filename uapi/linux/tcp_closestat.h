@@ -29,9 +29,19 @@
 
 #define TCS_CTL_RESET		"reset"
 
-/* Values of the "side" column. */
+/*
+ * Values of the "side" column: a row counts sockets by their own port
+ * (local) or by their peer's (remote).
+ */
+enum tcs_side {
+	TCS_SIDE_LOCAL,
+	TCS_SIDE_REMOTE,
+	TCS_NR_SIDES
+};
+
 #define TCS_SIDE_LOCAL_NAME	"local"
 #define TCS_SIDE_REMOTE_NAME	"remote"
+#define TCS_SIDE_NAMES		{ TCS_SIDE_LOCAL_NAME, TCS_SIDE_REMOTE_NAME }
 
 /* Leading key columns of every row. */
 #define TCS_COL_SIDE		"side"
@@ -82,6 +92,24 @@ enum tcs_counter {
 #define TCS_PROC_HIST_NAME	"tcp_closestat_hist"
 #define TCS_PROC_HIST_PATH	"/proc/net/" TCS_PROC_HIST_NAME
 #define TCS_HIST_BUCKETS	24	/* lt_1 ... lt_4194304, ge_4194304 */
+
+#define TCS_HIST_COL_STATE	"state"
+#define TCS_HIST_COL_COUNT	"count"
+#define TCS_HIST_COL_SUM	"sum_ms"
+#define TCS_HIST_COL_LT		"lt_"	/* + upper bound in ms */
+#define TCS_HIST_COL_GE		"ge_"	/* + lower bound of the last bucket */
+
+/*
+ * The states counted, in the order of the rows of the hist file, indexed
+ * like their entry columns.
+ */
+enum tcs_state {
+	TCS_STATE_TIME_WAIT = TCS_TIME_WAIT,
+	TCS_STATE_CLOSE_WAIT = TCS_CLOSE_WAIT,
+	TCS_STATE_FIN_WAIT2 = TCS_FIN_WAIT2,
+	TCS_NR_STATES
+};
+
 #define TCS_STATE_NAMES		{ "time_wait", "close_wait", "fin_wait2" }
 
 /*
@@ -93,6 +121,12 @@ enum tcs_counter {
  */
 #define TCS_PROC_SOCKETS_NAME	"tcp_closestat_sockets"
 #define TCS_PROC_SOCKETS_PATH	"/proc/net/" TCS_PROC_SOCKETS_NAME
+
+#define TCS_SOCK_COL_STATE	"state"		/* a TCS_STATE_NAMES value */
+#define TCS_SOCK_COL_LOCAL	"local"
+#define TCS_SOCK_COL_REMOTE	"remote"
+#define TCS_SOCK_COL_AGE	"age_ms"
+#define TCS_SOCK_COL_INODE	"inode"
 
 /* Lines of /proc/net/tcp_closestat_stat. */
 #define TCS_STAT_ALLOC_FAILED	"alloc_failed"
