@@ -25,7 +25,7 @@
 #include <unistd.h>
 #include <netinet/in.h>
 
-#include "tcs_parse.h"
+#include "cs_parse.h"
 
 #define PROG		"closestat"
 #define NETNS_RUN_DIR	"/run/netns"
@@ -84,8 +84,7 @@ static bool default_column(int k)
 	}
 }
 
-static const char *const state_names[] = TCS_STATE_NAMES;
-#define STATE_CLOSE_WAIT	1	/* index of close_wait in TCS_STATE_NAMES */
+static const char *const state_names[TCS_NR_STATES] = TCS_STATE_NAMES;
 
 enum {
 	OPT_PROM = 0x100,
@@ -98,9 +97,9 @@ static struct {
 	bool numeric, no_header, zeros, json, prom, stat, reset;
 	bool extended, hist, stuck;
 	uint64_t stuck_ms;		/* --stuck: at least this old */
-	bool sides[TCS_SIDES];
+	bool sides[TCS_NR_SIDES];
 	bool ports_set;
-	uint8_t ports[TCS_NR_PORTS / 8];
+	uint8_t ports[CS_NR_PORTS / 8];
 	unsigned int states;		/* 0: every column */
 	double interval;		/* 0: read once */
 	unsigned long count;		/* 0: forever */
@@ -168,8 +167,8 @@ static void usage(FILE *f)
 "\n"
 "Rows are sorted busiest first.  TCS_PROC_DIR=DIR reads the files from DIR\n"
 "instead of /proc/net (for testing).\n",
-		tcs_counter_names[TCS_TIME_WAIT], tcs_counter_names[TCS_CLOSE_WAIT],
-		state_names[STATE_CLOSE_WAIT]);
+		cs_counter_names[TCS_TIME_WAIT], cs_counter_names[TCS_CLOSE_WAIT],
+		state_names[TCS_STATE_CLOSE_WAIT]);
 }
 
 /* ---- reading files ---------------------------------------------------- */
@@ -254,50 +253,50 @@ static char *read_file(const char *path, size_t *lenp)
 	return read_file_opt(path, lenp, false);
 }
 
-static void read_table(struct tcs_table *t)
+static void read_table(struct cs_table *t)
 {
-	char err[TCS_ERR_LEN];
+	char err[CS_ERR_LEN];
 	size_t len;
 	char *buf = read_file(table_path, &len);
 
-	if (tcs_parse_table(buf, len, t, err, sizeof(err)))
+	if (cs_parse_table(buf, len, t, err, sizeof(err)))
 		die("%s: %s", table_path, err);
 	free(buf);
 }
 
-static void read_stat(struct tcs_stat *s)
+static void read_stat(struct cs_stat *s)
 {
-	char err[TCS_ERR_LEN];
+	char err[CS_ERR_LEN];
 	size_t len;
 	char *buf = read_file(stat_path, &len);
 
-	if (tcs_parse_stat(buf, len, s, err, sizeof(err)))
+	if (cs_parse_stat(buf, len, s, err, sizeof(err)))
 		die("%s: %s", stat_path, err);
 	free(buf);
 }
 
 /* false if the file does not exist and optional is set */
-static bool read_hist(struct tcs_hist *h, bool optional)
+static bool read_hist(struct cs_hist *h, bool optional)
 {
-	char err[TCS_ERR_LEN];
+	char err[CS_ERR_LEN];
 	size_t len;
 	char *buf = read_file_opt(hist_path, &len, optional);
 
 	if (!buf)
 		return false;
-	if (tcs_parse_hist(buf, len, h, err, sizeof(err)))
+	if (cs_parse_hist(buf, len, h, err, sizeof(err)))
 		die("%s: %s", hist_path, err);
 	free(buf);
 	return true;
 }
 
-static void read_sockets(struct tcs_socks *s)
+static void read_sockets(struct cs_socks *s)
 {
-	char err[TCS_ERR_LEN];
+	char err[CS_ERR_LEN];
 	size_t len;
 	char *buf = read_file(sockets_path, &len);
 
-	if (tcs_parse_sockets(buf, len, s, err, sizeof(err)))
+	if (cs_parse_sockets(buf, len, s, err, sizeof(err)))
 		die("%s: %s", sockets_path, err);
 	free(buf);
 }
@@ -352,51 +351,51 @@ static void do_reset(void)
 /* ---- selecting rows and columns --------------------------------------- */
 
 struct view {
-	struct tcs_table t;
+	struct cs_table t;
 	unsigned int ncols;		/* shown columns */
-	unsigned int col[TCS_MAX_COLS];	/* their index in t */
-	int counter[TCS_MAX_COLS];	/* enum tcs_counter, or -1 if unknown */
+	unsigned int col[CS_MAX_COLS];	/* their index in t */
+	int counter[CS_MAX_COLS];	/* enum tcs_counter, or -1 if unknown */
 	size_t nrows;
 	size_t *row;			/* shown rows, index in t */
 	double *rate;			/* with -i: nrows * ncols, -1 if none */
 };
 
-static bool row_selected(const struct tcs_row *r)
+static bool row_selected(const struct cs_row *r)
 {
 	if (!opt.sides[r->side])
 		return false;
-	return !opt.ports_set || tcs_port_isset(opt.ports, r->port);
+	return !opt.ports_set || cs_port_isset(opt.ports, r->port);
 }
 
 /* With -z -p: rows for listed ports that the module never saw. */
-static void add_zero_rows(struct tcs_table *t)
+static void add_zero_rows(struct cs_table *t)
 {
-	uint8_t *have = calloc(TCS_SIDES * TCS_NR_PORTS / 8, 1);
+	uint8_t *have = calloc(TCS_NR_SIDES * CS_NR_PORTS / 8, 1);
 	unsigned int side, port, bit;
 	size_t i;
 
 	if (!have)
 		die("out of memory");
 	for (i = 0; i < t->nrows; i++) {
-		bit = t->rows[i].side * TCS_NR_PORTS + t->rows[i].port;
+		bit = t->rows[i].side * CS_NR_PORTS + t->rows[i].port;
 		have[bit >> 3] |= 1u << (bit & 7);
 	}
-	for (side = 0; side < TCS_SIDES; side++) {
+	for (side = 0; side < TCS_NR_SIDES; side++) {
 		if (!opt.sides[side])
 			continue;
-		for (port = 1; port < TCS_NR_PORTS; port++) {
-			bit = side * TCS_NR_PORTS + port;
-			if (!tcs_port_isset(opt.ports, port) ||
+		for (port = 1; port < CS_NR_PORTS; port++) {
+			bit = side * CS_NR_PORTS + port;
+			if (!cs_port_isset(opt.ports, port) ||
 			    (have[bit >> 3] & (1u << (bit & 7))))
 				continue;
-			if (tcs_table_add_row(t, side, port))
+			if (cs_table_add_row(t, side, port))
 				die("out of memory");
 		}
 	}
 	free(have);
 }
 
-static int cmp_key(const struct tcs_row *a, const struct tcs_row *b)
+static int cmp_key(const struct cs_row *a, const struct cs_row *b)
 {
 	if (a->side != b->side)
 		return a->side - b->side;
@@ -408,7 +407,7 @@ static const struct view *sort_view;
 /* /proc order: local before remote, ports ascending */
 static int cmp_proc(const void *a, const void *b)
 {
-	const struct tcs_table *t = &sort_view->t;
+	const struct cs_table *t = &sort_view->t;
 
 	return cmp_key(&t->rows[*(const size_t *)a], &t->rows[*(const size_t *)b]);
 }
@@ -417,7 +416,7 @@ struct busy {
 	size_t i;		/* index in the view */
 	double rate;		/* sum of the shown counters' rates */
 	double total;		/* sum of the shown counters */
-	const struct tcs_row *key;
+	const struct cs_row *key;
 };
 
 static int cmp_busy(const void *a, const void *b)
@@ -434,13 +433,13 @@ static int cmp_busy(const void *a, const void *b)
 /* Build the view: which columns and rows to show, in /proc order. */
 static void make_view(struct view *v)
 {
-	struct tcs_table *t = &v->t;
+	struct cs_table *t = &v->t;
 	unsigned int c;
 	size_t i;
 
 	v->ncols = 0;
 	for (c = 0; c < t->ncols; c++) {
-		int k = tcs_table_counter_of(t, c);
+		int k = cs_table_counter_of(t, c);
 
 		if (opt.states && (k < 0 || !(opt.states & (1u << k))))
 			continue;
@@ -461,7 +460,7 @@ static void make_view(struct view *v)
 		die("out of memory");
 	v->nrows = 0;
 	for (i = 0; i < t->nrows; i++) {
-		const uint64_t *val = tcs_vals(t, i);
+		const uint64_t *val = cs_vals(t, i);
 		bool any = opt.zeros;
 
 		if (!row_selected(&t->rows[i]))
@@ -482,7 +481,7 @@ static void make_view(struct view *v)
 
 static void free_view(struct view *v)
 {
-	tcs_table_free(&v->t);
+	cs_table_free(&v->t);
 	free(v->row);
 	free(v->rate);
 	v->row = NULL;
@@ -501,7 +500,7 @@ static void sort_busiest(struct view *v)
 	if (!b || !row || (v->rate && !rate))
 		die("out of memory");
 	for (i = 0; i < v->nrows; i++) {
-		const uint64_t *val = tcs_vals(&v->t, v->row[i]);
+		const uint64_t *val = cs_vals(&v->t, v->row[i]);
 
 		b[i].i = i;
 		b[i].key = &v->t.rows[v->row[i]];
@@ -533,23 +532,23 @@ static void sort_busiest(struct view *v)
 static void compute_rates(struct view *v, const struct view *prev,
 			  double elapsed)
 {
-	int32_t *idx = malloc(TCS_SIDES * TCS_NR_PORTS * sizeof(*idx));
+	int32_t *idx = malloc(TCS_NR_SIDES * CS_NR_PORTS * sizeof(*idx));
 	unsigned int c;
 	size_t i;
 
 	if (!idx)
 		die("out of memory");
-	memset(idx, 0xff, TCS_SIDES * TCS_NR_PORTS * sizeof(*idx));
+	memset(idx, 0xff, TCS_NR_SIDES * CS_NR_PORTS * sizeof(*idx));
 	for (i = 0; i < prev->t.nrows; i++)
-		idx[prev->t.rows[i].side * TCS_NR_PORTS + prev->t.rows[i].port] = i;
+		idx[prev->t.rows[i].side * CS_NR_PORTS + prev->t.rows[i].port] = i;
 
 	v->rate = malloc((v->nrows ? v->nrows : 1) * v->ncols * sizeof(*v->rate) + 1);
 	if (!v->rate)
 		die("out of memory");
 	for (i = 0; i < v->nrows; i++) {
-		const struct tcs_row *r = &v->t.rows[v->row[i]];
-		const uint64_t *cur = tcs_vals(&v->t, v->row[i]);
-		int32_t p = idx[r->side * TCS_NR_PORTS + r->port];
+		const struct cs_row *r = &v->t.rows[v->row[i]];
+		const uint64_t *cur = cs_vals(&v->t, v->row[i]);
+		int32_t p = idx[r->side * CS_NR_PORTS + r->port];
 
 		for (c = 0; c < v->ncols; c++) {
 			int k = v->counter[c];
@@ -560,7 +559,7 @@ static void compute_rates(struct view *v, const struct view *prev,
 				continue;
 			}
 			if (p >= 0 && prev->t.counter_col[k] >= 0)
-				before = tcs_vals(&prev->t, p)[prev->t.counter_col[k]];
+				before = cs_vals(&prev->t, p)[prev->t.counter_col[k]];
 			/* a counter that went down was reset: count from zero */
 			v->rate[i * v->ncols + c] =
 				(double)(now >= before ? now - before : now) / elapsed;
@@ -625,8 +624,8 @@ static void set_cell(struct cell *cell, const char *s)
 
 static void print_table(const struct view *v)
 {
-	unsigned int ncells = 2, c, k, width[2 + 2 * TCS_MAX_COLS];
-	bool left[2 + 2 * TCS_MAX_COLS] = { true, true };
+	unsigned int ncells = 2, c, k, width[2 + 2 * CS_MAX_COLS];
+	bool left[2 + 2 * CS_MAX_COLS] = { true, true };
 	struct cell *cells, *hdr;
 	char *line, *p;
 	size_t i;
@@ -651,11 +650,11 @@ static void print_table(const struct view *v)
 		}
 	}
 	for (i = 0; i < v->nrows; i++) {
-		const struct tcs_row *r = &v->t.rows[v->row[i]];
-		const uint64_t *val = tcs_vals(&v->t, v->row[i]);
+		const struct cs_row *r = &v->t.rows[v->row[i]];
+		const uint64_t *val = cs_vals(&v->t, v->row[i]);
 		struct cell *row = cells + (i + 1) * ncells;
 
-		set_cell(&row[0], tcs_side_names[r->side]);
+		set_cell(&row[0], cs_side_names[r->side]);
 		port_name(r->port, row[1].s, sizeof(row[1].s));
 		row[1].len = strlen(row[1].s);
 		for (c = 0, k = 2; c < v->ncols; c++, k++) {
@@ -719,12 +718,12 @@ static void print_json(const struct view *v, double interval)
 	}
 	printf(", \"ports\": [");
 	for (i = 0; i < v->nrows; i++) {
-		const struct tcs_row *r = &v->t.rows[v->row[i]];
-		const uint64_t *val = tcs_vals(&v->t, v->row[i]);
+		const struct cs_row *r = &v->t.rows[v->row[i]];
+		const uint64_t *val = cs_vals(&v->t, v->row[i]);
 		bool first = true;
 
 		printf("%s{\"%s\": \"%s\", \"%s\": %u", i ? ", " : "",
-		       TCS_COL_SIDE, tcs_side_names[r->side], TCS_COL_PORT, r->port);
+		       TCS_COL_SIDE, cs_side_names[r->side], TCS_COL_PORT, r->port);
 		for (c = 0; c < v->ncols; c++)
 			printf(", \"%s\": %llu", v->t.cols[v->col[c]],
 			       (unsigned long long)val[v->col[c]]);
@@ -744,7 +743,7 @@ static void print_json(const struct view *v, double interval)
 	printf("]}\n");
 }
 
-static void print_stat(const struct tcs_stat *s)
+static void print_stat(const struct cs_stat *s)
 {
 	size_t i, w = 0;
 
@@ -787,7 +786,7 @@ static const struct {
 	  "The max_tracked module parameter: most sockets tracked at once." },
 };
 
-static void print_prom(const struct view *v, const struct tcs_stat *s)
+static void print_prom(const struct view *v, const struct cs_stat *s)
 {
 	size_t missed = strlen(TCS_STAT_MISSED_PREFIX);
 	bool seen_missed = false;
@@ -797,7 +796,7 @@ static void print_prom(const struct view *v, const struct tcs_stat *s)
 	for (c = 0; c < v->ncols; c++) {
 		const char *col = v->t.cols[v->col[c]];
 		int k = v->counter[c];
-		char name[TCS_MAX_NAME + 32], help[TCS_MAX_NAME + 128];
+		char name[CS_MAX_NAME + 32], help[CS_MAX_NAME + 128];
 
 		if (kind_of(k) == KIND_COUNTER) {
 			snprintf(name, sizeof(name), "tcp_closestat_%s_total", col);
@@ -816,11 +815,11 @@ static void print_prom(const struct view *v, const struct tcs_stat *s)
 			prom_family(name, help, "untyped");
 		}
 		for (i = 0; i < v->nrows; i++) {
-			const struct tcs_row *r = &v->t.rows[v->row[i]];
+			const struct cs_row *r = &v->t.rows[v->row[i]];
 
 			printf("%s{side=\"%s\",port=\"%u\"} %llu\n", name,
-			       tcs_side_names[r->side], r->port,
-			       (unsigned long long)tcs_vals(&v->t, v->row[i])[v->col[c]]);
+			       cs_side_names[r->side], r->port,
+			       (unsigned long long)cs_vals(&v->t, v->row[i])[v->col[c]]);
 		}
 	}
 
@@ -841,7 +840,7 @@ static void print_prom(const struct view *v, const struct tcs_stat *s)
 	for (i = 0; i < s->n; i++) {
 		const char *n = s->e[i].name;
 		unsigned long long val = s->e[i].value;
-		char name[TCS_MAX_NAME + 32];
+		char name[CS_MAX_NAME + 32];
 
 		if (!strncmp(n, TCS_STAT_MISSED_PREFIX, missed) && n[missed])
 			continue;
@@ -856,7 +855,7 @@ static void print_prom(const struct view *v, const struct tcs_stat *s)
 			prom_family(name, stat_kinds[k].help,
 				    counter ? "counter" : "gauge");
 		} else {
-			char help[TCS_MAX_NAME + 64];
+			char help[CS_MAX_NAME + 64];
 
 			snprintf(name, sizeof(name), "tcp_closestat_%s", n);
 			snprintf(help, sizeof(help), "Line %s of %s.", n,
@@ -909,7 +908,7 @@ static void bucket_label(unsigned int b, char *buf, size_t len)
 	const char *unit;
 	double div;
 
-	tcs_hist_bucket(b, &lo, &hi, name, sizeof(name));
+	cs_hist_bucket(b, &lo, &hi, name, sizeof(name));
 	div = unit_of(lo ? lo : hi, &unit);
 	if (!lo) {
 		fmt_num(z, sizeof(z), hi / div);
@@ -938,14 +937,14 @@ static void fmt_duration(char *buf, size_t len, double ms)
 	snprintf(buf, len, "%.1f %s", ms / div, unit);
 }
 
-static void print_hist_bars(const struct tcs_hist *h)
+static void print_hist_bars(const struct cs_hist *h)
 {
 	char label[64], mean[32];
 	unsigned int b, n;
 	size_t i;
 
 	for (i = 0; i < h->n; i++) {
-		const struct tcs_hist_row *r = &h->row[i];
+		const struct cs_hist_row *r = &h->row[i];
 		uint64_t max = 0;
 
 		for (b = 0; b < TCS_HIST_BUCKETS; b++)
@@ -973,7 +972,7 @@ static void print_hist_bars(const struct tcs_hist *h)
 	}
 }
 
-static void print_hist_json(const struct tcs_hist *h)
+static void print_hist_json(const struct cs_hist *h)
 {
 	char name[32];
 	unsigned int b;
@@ -982,14 +981,14 @@ static void print_hist_json(const struct tcs_hist *h)
 
 	printf("{\"version\": %d, \"hist\": [", JSON_VERSION);
 	for (i = 0; i < h->n; i++) {
-		const struct tcs_hist_row *r = &h->row[i];
+		const struct cs_hist_row *r = &h->row[i];
 
 		printf("%s{\"%s\": \"%s\", \"%s\": %llu, \"%s\": %llu, \"buckets\": {",
 		       i ? ", " : "", TCS_HIST_COL_STATE, r->state,
 		       TCS_HIST_COL_COUNT, (unsigned long long)r->count,
 		       TCS_HIST_COL_SUM, (unsigned long long)r->sum_ms);
 		for (b = 0; b < TCS_HIST_BUCKETS; b++) {
-			tcs_hist_bucket(b, &lo, &hi, name, sizeof(name));
+			cs_hist_bucket(b, &lo, &hi, name, sizeof(name));
 			printf("%s\"%s\": %llu", b ? ", " : "", name,
 			       (unsigned long long)r->bucket[b]);
 		}
@@ -1015,7 +1014,7 @@ static const char *ms_to_s(uint64_t ms, char *buf, size_t len)
 
 #define PROM_HIST "tcp_closestat_state_duration_seconds"
 
-static void print_hist_prom(const struct tcs_hist *h)
+static void print_hist_prom(const struct cs_hist *h)
 {
 	char name[32], le[32];
 	uint64_t lo, hi, cum;
@@ -1028,11 +1027,11 @@ static void print_hist_prom(const struct tcs_hist *h)
 		    "Time tracked sockets stayed in a state, counted when they left it.",
 		    "histogram");
 	for (i = 0; i < h->n; i++) {
-		const struct tcs_hist_row *r = &h->row[i];
+		const struct cs_hist_row *r = &h->row[i];
 
 		cum = 0;
 		for (b = 0; b < TCS_HIST_BUCKETS; b++) {
-			tcs_hist_bucket(b, &lo, &hi, name, sizeof(name));
+			cs_hist_bucket(b, &lo, &hi, name, sizeof(name));
 			cum += r->bucket[b];
 			printf(PROM_HIST "_bucket{state=\"%s\",le=\"%s\"} %llu\n",
 			       r->state, hi ? ms_to_s(hi, le, sizeof(le)) : "+Inf",
@@ -1047,7 +1046,7 @@ static void print_hist_prom(const struct tcs_hist *h)
 
 static void run_hist(void)
 {
-	struct tcs_hist h;
+	struct cs_hist h;
 
 	read_hist(&h, false);
 	if (opt.json)
@@ -1166,24 +1165,24 @@ static int cmp_owner(const void *a, const void *b)
 
 static int cmp_age(const void *a, const void *b)
 {
-	const struct tcs_sock *x = a, *y = b;
+	const struct cs_sock *x = a, *y = b;
 
 	if (x->age_ms != y->age_ms)
 		return x->age_ms < y->age_ms ? 1 : -1;
 	return strcmp(x->local, y->local);
 }
 
-static bool sock_selected(const struct tcs_sock *k)
+static bool sock_selected(const struct cs_sock *k)
 {
 	bool l, r;
 
-	if (strcmp(k->state, state_names[STATE_CLOSE_WAIT]) ||
+	if (strcmp(k->state, state_names[TCS_STATE_CLOSE_WAIT]) ||
 	    k->age_ms < opt.stuck_ms)
 		return false;
 	if (!opt.ports_set)
 		return true;
-	l = opt.sides[TCS_LOCAL] && tcs_port_isset(opt.ports, k->lport);
-	r = opt.sides[TCS_REMOTE] && tcs_port_isset(opt.ports, k->rport);
+	l = opt.sides[TCS_SIDE_LOCAL] && cs_port_isset(opt.ports, k->lport);
+	r = opt.sides[TCS_SIDE_REMOTE] && cs_port_isset(opt.ports, k->rport);
 	return l || r;
 }
 
@@ -1209,8 +1208,8 @@ static void owners_of(const struct owner *o, size_t no, uint64_t inode,
 
 static void run_stuck(void)
 {
-	struct tcs_socks all;
-	struct tcs_sock *k;
+	struct cs_socks all;
+	struct cs_sock *k;
 	struct owner *o;
 	uint64_t *inodes;
 	size_t n = 0, ni = 0, no, i, j, b, e;
@@ -1289,7 +1288,7 @@ static void run_stuck(void)
 	}
 	free(o);
 	free(inodes);
-	tcs_socks_free(&all);
+	cs_socks_free(&all);
 }
 
 /* ---- main loops -------------------------------------------------------- */
@@ -1358,12 +1357,12 @@ static void run_interval(void)
 static void run_once(void)
 {
 	struct view v = { 0 };
-	struct tcs_stat s = { 0 };
+	struct cs_stat s = { 0 };
 
 	read_table(&v.t);
 	make_view(&v);
 	if (opt.prom) {
-		struct tcs_hist h;
+		struct cs_hist h;
 
 		read_stat(&s);
 		/* a module without the histogram file: no histograms */
@@ -1371,7 +1370,7 @@ static void run_once(void)
 			h.n = 0;
 		print_prom(&v, &s);
 		print_hist_prom(&h);
-		tcs_stat_free(&s);
+		cs_stat_free(&s);
 	} else if (opt.json) {
 		print_json(&v, 0);
 	} else {
@@ -1404,7 +1403,7 @@ int main(int argc, char **argv)
 		{ "help",	no_argument,		NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	char err[TCS_ERR_LEN];
+	char err[CS_ERR_LEN];
 	bool local = false, remote = false;
 	int ch;
 
@@ -1421,7 +1420,7 @@ int main(int argc, char **argv)
 			opt.zeros = true;
 			break;
 		case 'p':
-			if (tcs_parse_ports(optarg, opt.ports, err, sizeof(err)))
+			if (cs_parse_ports(optarg, opt.ports, err, sizeof(err)))
 				die_usage("%s", err);
 			opt.ports_set = true;
 			break;
@@ -1432,16 +1431,16 @@ int main(int argc, char **argv)
 			remote = true;
 			break;
 		case 's':
-			if (tcs_parse_states(optarg, &opt.states, err, sizeof(err)))
+			if (cs_parse_states(optarg, &opt.states, err, sizeof(err)))
 				die_usage("%s", err);
 			break;
 		case 'i':
-			if (tcs_parse_interval(optarg, &opt.interval, err,
+			if (cs_parse_interval(optarg, &opt.interval, err,
 					       sizeof(err)))
 				die_usage("%s", err);
 			break;
 		case 'c':
-			if (tcs_parse_count(optarg, &opt.count, err, sizeof(err)))
+			if (cs_parse_count(optarg, &opt.count, err, sizeof(err)))
 				die_usage("%s", err);
 			break;
 		case 'j':
@@ -1470,7 +1469,7 @@ int main(int argc, char **argv)
 			opt.hist = true;
 			break;
 		case OPT_STUCK:
-			if (tcs_parse_age(optarg, &opt.stuck_ms, err, sizeof(err)))
+			if (cs_parse_age(optarg, &opt.stuck_ms, err, sizeof(err)))
 				die_usage("%s", err);
 			opt.stuck = true;
 			break;
@@ -1497,8 +1496,8 @@ int main(int argc, char **argv)
 		die_usage("--hist cannot be combined with --stuck");
 	if ((opt.hist || opt.stuck) && (opt.prom || opt.interval || opt.stat))
 		die_usage("--hist and --stuck cannot be combined with --prom, -i or -S");
-	opt.sides[TCS_LOCAL] = local || !remote;
-	opt.sides[TCS_REMOTE] = remote || !local;
+	opt.sides[TCS_SIDE_LOCAL] = local || !remote;
+	opt.sides[TCS_SIDE_REMOTE] = remote || !local;
 
 	set_paths();
 	if (opt.netns)
@@ -1511,11 +1510,11 @@ int main(int argc, char **argv)
 	} else if (opt.stuck) {
 		run_stuck();
 	} else if (opt.stat) {
-		struct tcs_stat s;
+		struct cs_stat s;
 
 		read_stat(&s);
 		print_stat(&s);
-		tcs_stat_free(&s);
+		cs_stat_free(&s);
 	} else if (opt.interval) {
 		run_interval();
 	} else {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * tcs_parse: strict parsers for /proc/net/tcp_closestat and
+ * cs_parse: strict parsers for /proc/net/tcp_closestat and
  * /proc/net/tcp_closestat_stat, and for closestat's option values.
  *
  * The table file is a header of column names, "side port" first, then one
@@ -20,16 +20,13 @@
 #include <strings.h>
 #include <arpa/inet.h>
 
-#include "tcs_parse.h"
+#include "cs_parse.h"
 
-const char *const tcs_side_names[TCS_SIDES] = {
-	[TCS_LOCAL]	= TCS_SIDE_LOCAL_NAME,
-	[TCS_REMOTE]	= TCS_SIDE_REMOTE_NAME,
-};
+const char *const cs_side_names[TCS_NR_SIDES] = TCS_SIDE_NAMES;
 
-const char *const tcs_counter_names[TCS_NR_COUNTERS] = TCS_COUNTER_NAMES;
+const char *const cs_counter_names[TCS_NR_COUNTERS] = TCS_COUNTER_NAMES;
 
-#define MAX_FIELDS	(TCS_MAX_COLS + 2)
+#define MAX_FIELDS	(CS_MAX_COLS + 2)
 #define SHOW_LEN	24	/* bytes of a bad field quoted in a message */
 
 struct field {
@@ -92,12 +89,12 @@ static int parse_u64(const struct field *f, uint64_t *out)
 	return 0;
 }
 
-/* A column or stat name: [a-z][a-z0-9_]*, at most TCS_MAX_NAME bytes. */
+/* A column or stat name: [a-z][a-z0-9_]*, at most CS_MAX_NAME bytes. */
 static bool valid_name(const struct field *f)
 {
 	size_t i;
 
-	if (!f->len || f->len > TCS_MAX_NAME || f->s[0] < 'a' || f->s[0] > 'z')
+	if (!f->len || f->len > CS_MAX_NAME || f->s[0] < 'a' || f->s[0] > 'z')
 		return false;
 	for (i = 1; i < f->len; i++) {
 		char c = f->s[i];
@@ -159,7 +156,7 @@ static int split(const struct field *line, struct field *f, unsigned int max)
 	}
 }
 
-int tcs_table_col(const struct tcs_table *t, const char *name)
+int cs_table_col(const struct cs_table *t, const char *name)
 {
 	unsigned int c;
 
@@ -169,7 +166,7 @@ int tcs_table_col(const struct tcs_table *t, const char *name)
 	return -1;
 }
 
-int tcs_table_counter_of(const struct tcs_table *t, unsigned int c)
+int cs_table_counter_of(const struct cs_table *t, unsigned int c)
 {
 	int k;
 
@@ -179,7 +176,7 @@ int tcs_table_counter_of(const struct tcs_table *t, unsigned int c)
 	return -1;
 }
 
-void tcs_table_free(struct tcs_table *t)
+void cs_table_free(struct cs_table *t)
 {
 	free(t->rows);
 	free(t->vals);
@@ -188,12 +185,12 @@ void tcs_table_free(struct tcs_table *t)
 	t->nrows = t->cap = 0;
 }
 
-int tcs_table_add_row(struct tcs_table *t, unsigned int side,
+int cs_table_add_row(struct cs_table *t, unsigned int side,
 		      unsigned int port)
 {
 	if (t->nrows == t->cap) {
 		size_t cap = t->cap ? t->cap * 2 : 64;
-		struct tcs_row *rows;
+		struct cs_row *rows;
 		uint64_t *vals;
 
 		rows = realloc(t->rows, cap * sizeof(*rows));
@@ -209,12 +206,12 @@ int tcs_table_add_row(struct tcs_table *t, unsigned int side,
 	}
 	t->rows[t->nrows].side = side;
 	t->rows[t->nrows].port = port;
-	memset(tcs_vals(t, t->nrows), 0, t->ncols * sizeof(uint64_t));
+	memset(cs_vals(t, t->nrows), 0, t->ncols * sizeof(uint64_t));
 	t->nrows++;
 	return 0;
 }
 
-static int parse_header(const struct field *line, struct tcs_table *t,
+static int parse_header(const struct field *line, struct cs_table *t,
 			char *err, size_t errlen)
 {
 	struct field f[MAX_FIELDS];
@@ -225,7 +222,7 @@ static int parse_header(const struct field *line, struct tcs_table *t,
 	n = split(line, f, MAX_FIELDS);
 	if (n < 0)
 		return fail(err, errlen, "line 1: too many columns (at most %d)",
-			    TCS_MAX_COLS);
+			    CS_MAX_COLS);
 	if (n < 2 || !field_is(&f[0], TCS_COL_SIDE) ||
 	    !field_is(&f[1], TCS_COL_PORT))
 		return fail(err, errlen,
@@ -242,21 +239,21 @@ static int parse_header(const struct field *line, struct tcs_table *t,
 		t->cols[c][name->len] = '\0';
 		if (!strcmp(t->cols[c], TCS_COL_SIDE) ||
 		    !strcmp(t->cols[c], TCS_COL_PORT) ||
-		    tcs_table_col(t, t->cols[c]) != (int)c)
+		    cs_table_col(t, t->cols[c]) != (int)c)
 			return fail(err, errlen, "line 1: duplicate column '%s'",
 				    t->cols[c]);
 	}
 	for (k = 0; k < TCS_NR_COUNTERS; k++) {
-		t->counter_col[k] = tcs_table_col(t, tcs_counter_names[k]);
-		if (t->counter_col[k] < 0 && k < TCS_NR_REQUIRED)
+		t->counter_col[k] = cs_table_col(t, cs_counter_names[k]);
+		if (t->counter_col[k] < 0 && k < CS_NR_REQUIRED)
 			return fail(err, errlen, "line 1: missing column '%s'",
-				    tcs_counter_names[k]);
+				    cs_counter_names[k]);
 	}
 	return 0;
 }
 
 static int parse_row(const struct field *line, unsigned long lineno,
-		     struct tcs_table *t, uint8_t *seen,
+		     struct cs_table *t, uint8_t *seen,
 		     char *err, size_t errlen)
 {
 	struct field f[MAX_FIELDS];
@@ -277,10 +274,10 @@ static int parse_row(const struct field *line, unsigned long lineno,
 			    "line %lu: short row: %d fields, header has %u",
 			    lineno, n, t->ncols + 2);
 
-	for (side = 0; side < TCS_SIDES; side++)
-		if (field_is(&f[0], tcs_side_names[side]))
+	for (side = 0; side < TCS_NR_SIDES; side++)
+		if (field_is(&f[0], cs_side_names[side]))
 			break;
-	if (side == TCS_SIDES)
+	if (side == TCS_NR_SIDES)
 		return fail(err, errlen,
 			    "line %lu: bad side '%s' (want " TCS_SIDE_LOCAL_NAME
 			    " or " TCS_SIDE_REMOTE_NAME ")",
@@ -290,20 +287,20 @@ static int parse_row(const struct field *line, unsigned long lineno,
 	if (r == -1)
 		return fail(err, errlen, "line %lu: port '%s' is not a number",
 			    lineno, show(&f[1], q, sizeof(q)));
-	if (r == -2 || port >= TCS_NR_PORTS)
+	if (r == -2 || port >= CS_NR_PORTS)
 		return fail(err, errlen,
 			    "line %lu: port %s out of range (0-65535)",
 			    lineno, show(&f[1], q, sizeof(q)));
 
-	bit = side * TCS_NR_PORTS + port;
+	bit = side * CS_NR_PORTS + port;
 	if (seen[bit >> 3] & (1u << (bit & 7)))
 		return fail(err, errlen, "line %lu: duplicate row %s %u",
-			    lineno, tcs_side_names[side], (unsigned int)port);
+			    lineno, cs_side_names[side], (unsigned int)port);
 	seen[bit >> 3] |= 1u << (bit & 7);
 
-	if (tcs_table_add_row(t, side, port))
+	if (cs_table_add_row(t, side, port))
 		return fail(err, errlen, "line %lu: out of memory", lineno);
-	v = tcs_vals(t, t->nrows - 1);
+	v = cs_vals(t, t->nrows - 1);
 	for (c = 0; c < t->ncols; c++) {
 		r = parse_u64(&f[c + 2], &v[c]);
 		if (r == -1)
@@ -320,7 +317,7 @@ static int parse_row(const struct field *line, unsigned long lineno,
 	return 0;
 }
 
-int tcs_parse_table(const char *buf, size_t len, struct tcs_table *t,
+int cs_parse_table(const char *buf, size_t len, struct cs_table *t,
 		    char *err, size_t errlen)
 {
 	struct field line;
@@ -339,7 +336,7 @@ int tcs_parse_table(const char *buf, size_t len, struct tcs_table *t,
 		return -1;
 
 	/* one bit per (side, port): duplicates are an error */
-	seen = calloc(TCS_SIDES * TCS_NR_PORTS / 8, 1);
+	seen = calloc(TCS_NR_SIDES * CS_NR_PORTS / 8, 1);
 	if (!seen)
 		return fail(err, errlen, "out of memory");
 	while ((r = next_line(buf, len, &pos, ++lineno, &line,
@@ -350,20 +347,20 @@ int tcs_parse_table(const char *buf, size_t len, struct tcs_table *t,
 	}
 	free(seen);
 	if (r) {
-		tcs_table_free(t);
+		cs_table_free(t);
 		return -1;
 	}
 	return 0;
 }
 
-void tcs_stat_free(struct tcs_stat *s)
+void cs_stat_free(struct cs_stat *s)
 {
 	free(s->e);
 	s->e = NULL;
 	s->n = 0;
 }
 
-int tcs_parse_stat(const char *buf, size_t len, struct tcs_stat *s,
+int cs_parse_stat(const char *buf, size_t len, struct cs_stat *s,
 		   char *err, size_t errlen)
 {
 	struct field line, f[3];
@@ -375,7 +372,7 @@ int tcs_parse_stat(const char *buf, size_t len, struct tcs_stat *s,
 	memset(s, 0, sizeof(*s));
 	while ((r = next_line(buf, len, &pos, ++lineno, &line,
 			      err, errlen)) > 0) {
-		struct tcs_stat_entry *e;
+		struct cs_stat_entry *e;
 
 		n = split(&line, f, 2);
 		if (n == 0) {
@@ -392,13 +389,13 @@ int tcs_parse_stat(const char *buf, size_t len, struct tcs_stat *s,
 				 lineno, show(&f[0], q, sizeof(q)));
 			break;
 		}
-		if (s->n == TCS_MAX_STATS) {
+		if (s->n == CS_MAX_STATS) {
 			r = fail(err, errlen, "line %lu: too many lines (at most %d)",
-				 lineno, TCS_MAX_STATS);
+				 lineno, CS_MAX_STATS);
 			break;
 		}
 		if (!s->e) {
-			s->e = calloc(TCS_MAX_STATS, sizeof(*s->e));
+			s->e = calloc(CS_MAX_STATS, sizeof(*s->e));
 			if (!s->e) {
 				r = fail(err, errlen, "out of memory");
 				break;
@@ -426,7 +423,7 @@ int tcs_parse_stat(const char *buf, size_t len, struct tcs_stat *s,
 		s->n++;
 	}
 	if (r < 0) {
-		tcs_stat_free(s);
+		cs_stat_free(s);
 		return -1;
 	}
 	if (!s->n)
@@ -436,17 +433,17 @@ int tcs_parse_stat(const char *buf, size_t len, struct tcs_stat *s,
 
 /* ---- /proc/net/tcp_closestat_hist ------------------------------------- */
 
-void tcs_hist_bucket(unsigned int b, uint64_t *lo, uint64_t *hi,
+void cs_hist_bucket(unsigned int b, uint64_t *lo, uint64_t *hi,
 		     char *name, size_t namelen)
 {
 	if (b < TCS_HIST_BUCKETS - 1) {
 		*lo = b ? 1ull << (b - 1) : 0;
 		*hi = 1ull << b;
-		snprintf(name, namelen, "lt_%llu", (unsigned long long)*hi);
+		snprintf(name, namelen, TCS_HIST_COL_LT "%llu", (unsigned long long)*hi);
 	} else {
 		*lo = 1ull << (TCS_HIST_BUCKETS - 2);
 		*hi = 0;
-		snprintf(name, namelen, "ge_%llu", (unsigned long long)*lo);
+		snprintf(name, namelen, TCS_HIST_COL_GE "%llu", (unsigned long long)*lo);
 	}
 }
 
@@ -521,7 +518,7 @@ static int u64_field(const struct field *f, unsigned long lineno,
 	return 0;
 }
 
-int tcs_parse_hist(const char *buf, size_t len, struct tcs_hist *h,
+int cs_parse_hist(const char *buf, size_t len, struct cs_hist *h,
 		   char *err, size_t errlen)
 {
 	static char names[TCS_HIST_BUCKETS][24];
@@ -539,7 +536,7 @@ int tcs_parse_hist(const char *buf, size_t len, struct tcs_hist *h,
 	for (b = 0; b < TCS_HIST_BUCKETS; b++) {
 		uint64_t lo, hi;
 
-		tcs_hist_bucket(b, &lo, &hi, names[b], sizeof(names[b]));
+		cs_hist_bucket(b, &lo, &hi, names[b], sizeof(names[b]));
 		want[3 + b] = names[b];
 	}
 	r = next_line(buf, len, &pos, lineno, &line, err, errlen);
@@ -552,7 +549,7 @@ int tcs_parse_hist(const char *buf, size_t len, struct tcs_hist *h,
 
 	while ((r = next_line(buf, len, &pos, ++lineno, &line,
 			      err, errlen)) > 0) {
-		struct tcs_hist_row *row = &h->row[h->n];
+		struct cs_hist_row *row = &h->row[h->n];
 		uint64_t sum = 0;
 
 		if (split_row(&line, lineno, f, ncols, err, errlen))
@@ -565,10 +562,10 @@ int tcs_parse_hist(const char *buf, size_t len, struct tcs_hist *h,
 				return fail(err, errlen,
 					    "line %lu: duplicate state '%s'",
 					    lineno, h->row[i].state);
-		if (h->n == TCS_HIST_MAX_STATES)
+		if (h->n == CS_HIST_MAX_STATES)
 			return fail(err, errlen,
 				    "line %lu: too many states (at most %d)",
-				    lineno, TCS_HIST_MAX_STATES);
+				    lineno, CS_HIST_MAX_STATES);
 		memcpy(row->state, f[0].s, f[0].len);
 		row->state[f[0].len] = '\0';
 		if (u64_field(&f[1], lineno, want[1], &row->count, err, errlen) ||
@@ -602,7 +599,7 @@ int tcs_parse_hist(const char *buf, size_t len, struct tcs_hist *h,
 
 /* ---- /proc/net/tcp_closestat_sockets ---------------------------------- */
 
-void tcs_socks_free(struct tcs_socks *s)
+void cs_socks_free(struct cs_socks *s)
 {
 	free(s->s);
 	s->s = NULL;
@@ -612,7 +609,7 @@ void tcs_socks_free(struct tcs_socks *s)
 /* "1.2.3.4:80" or "[::1]:80", as the kernel's %pI4 / %pI6c print them. */
 static int parse_addr(const struct field *f, char *out, uint16_t *port)
 {
-	char host[TCS_ADDR_LEN];
+	char host[CS_ADDR_LEN];
 	unsigned char bin[16];
 	const char *colon;
 	struct field pf;
@@ -620,7 +617,7 @@ static int parse_addr(const struct field *f, char *out, uint16_t *port)
 	size_t hlen;
 	int family;
 
-	if (f->len >= TCS_ADDR_LEN || !f->len)
+	if (f->len >= CS_ADDR_LEN || !f->len)
 		return -1;
 	colon = memrchr(f->s, ':', f->len);
 	if (!colon)
@@ -649,7 +646,7 @@ static int parse_addr(const struct field *f, char *out, uint16_t *port)
 	return 0;
 }
 
-int tcs_parse_sockets(const char *buf, size_t len, struct tcs_socks *s,
+int cs_parse_sockets(const char *buf, size_t len, struct cs_socks *s,
 		      char *err, size_t errlen)
 {
 	static const char *const want[] = {
@@ -674,13 +671,13 @@ int tcs_parse_sockets(const char *buf, size_t len, struct tcs_socks *s,
 
 	while ((r = next_line(buf, len, &pos, ++lineno, &line,
 			      err, errlen)) > 0) {
-		struct tcs_sock *k;
+		struct cs_sock *k;
 
 		if (split_row(&line, lineno, f, ncols, err, errlen))
 			break;
 		if (s->n == s->cap) {
 			size_t cap = s->cap ? s->cap * 2 : 64;
-			struct tcs_sock *n = realloc(s->s, cap * sizeof(*n));
+			struct cs_sock *n = realloc(s->s, cap * sizeof(*n));
 
 			if (!n) {
 				fail(err, errlen, "out of memory");
@@ -727,7 +724,7 @@ int tcs_parse_sockets(const char *buf, size_t len, struct tcs_socks *s,
 		s->n++;
 	}
 	if (r != 0) {
-		tcs_socks_free(s);
+		cs_socks_free(s);
 		return -1;
 	}
 	return 0;
@@ -766,7 +763,7 @@ static long port_at(const char **p)
 	return v;
 }
 
-int tcs_parse_ports(const char *s, uint8_t *map, char *err, size_t errlen)
+int cs_parse_ports(const char *s, uint8_t *map, char *err, size_t errlen)
 {
 	const char *p = s;
 	char q[48];
@@ -797,17 +794,17 @@ int tcs_parse_ports(const char *s, uint8_t *map, char *err, size_t errlen)
 	}
 }
 
-int tcs_parse_states(const char *s, unsigned int *mask, char *err,
+int cs_parse_states(const char *s, unsigned int *mask, char *err,
 		     size_t errlen)
 {
 	const char *p = s;
 
 	for (;;) {
 		size_t len = strcspn(p, ","), i;
-		char name[TCS_MAX_NAME + 1], q[48];
+		char name[CS_MAX_NAME + 1], q[48];
 		int k = -1;
 
-		if (len <= TCS_MAX_NAME) {
+		if (len <= CS_MAX_NAME) {
 			for (i = 0; i < len; i++)
 				name[i] = p[i] == '-' ? '_' :
 					  (p[i] >= 'A' && p[i] <= 'Z') ?
@@ -818,14 +815,14 @@ int tcs_parse_states(const char *s, unsigned int *mask, char *err,
 				k = TCS_NR_COUNTERS;
 			}
 			for (i = 0; k < 0 && i < TCS_NR_COUNTERS; i++)
-				if (!strcmp(name, tcs_counter_names[i]))
+				if (!strcmp(name, cs_counter_names[i]))
 					k = i;
 		}
 		if (k < 0) {
-			char want[TCS_NR_COUNTERS * (TCS_MAX_NAME + 2)] = "";
+			char want[TCS_NR_COUNTERS * (CS_MAX_NAME + 2)] = "";
 
 			for (i = 0; i < TCS_NR_COUNTERS; i++) {
-				strcat(want, tcs_counter_names[i]);
+				strcat(want, cs_counter_names[i]);
 				strcat(want, ", ");
 			}
 			return fail(err, errlen,
@@ -840,7 +837,7 @@ int tcs_parse_states(const char *s, unsigned int *mask, char *err,
 	}
 }
 
-int tcs_parse_interval(const char *s, double *sec, char *err, size_t errlen)
+int cs_parse_interval(const char *s, double *sec, char *err, size_t errlen)
 {
 	char *end, q[48];
 	double v;
@@ -857,7 +854,7 @@ int tcs_parse_interval(const char *s, double *sec, char *err, size_t errlen)
 	return 0;
 }
 
-int tcs_parse_age(const char *s, uint64_t *ms, char *err, size_t errlen)
+int cs_parse_age(const char *s, uint64_t *ms, char *err, size_t errlen)
 {
 	char *end, q[48];
 	double v;
@@ -873,7 +870,7 @@ int tcs_parse_age(const char *s, uint64_t *ms, char *err, size_t errlen)
 	return 0;
 }
 
-int tcs_parse_count(const char *s, unsigned long *n, char *err, size_t errlen)
+int cs_parse_count(const char *s, unsigned long *n, char *err, size_t errlen)
 {
 	struct field f = { s, strlen(s) };
 	char q[48];

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * tcs_parse: parsers for the text files of tcp_closestat and for
+ * cs_parse: parsers for the text files of tcp_closestat and for
  * closestat's command-line values.  No I/O, no global state: each
  * function takes a buffer and either fills its result or returns -1 with
  * a one-line message in err ("line 3: short row: ...").
  */
-#ifndef TCS_PARSE_H
-#define TCS_PARSE_H
+#ifndef CS_PARSE_H
+#define CS_PARSE_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -14,57 +14,51 @@
 
 #include <linux/tcp_closestat.h>
 
-#define TCS_MAX_COLS	64	/* value columns after "side port" */
-#define TCS_MAX_NAME	64	/* bytes of a column or stat name */
-#define TCS_MAX_STATS	1024	/* lines of the stat file */
-#define TCS_NR_PORTS	65536
-#define TCS_ERR_LEN	320
-
-enum tcs_side_idx {
-	TCS_LOCAL,
-	TCS_REMOTE,
-	TCS_SIDES
-};
+#define CS_MAX_COLS	64	/* value columns after "side port" */
+#define CS_MAX_NAME	64	/* bytes of a column or stat name */
+#define CS_MAX_STATS	1024	/* lines of the stat file */
+#define CS_NR_PORTS	65536
+#define CS_ERR_LEN	320
 
 /*
  * The columns every version of the module has: the first ones of
  * TCS_COUNTER_NAMES.  Later ones may be absent (counter_col[] is -1).
  */
-#define TCS_NR_REQUIRED	(TCS_FIN_WAIT2 + 1)
+#define CS_NR_REQUIRED	(TCS_FIN_WAIT2 + 1)
 
-extern const char *const tcs_side_names[TCS_SIDES];
-extern const char *const tcs_counter_names[TCS_NR_COUNTERS];
+extern const char *const cs_side_names[TCS_NR_SIDES];
+extern const char *const cs_counter_names[TCS_NR_COUNTERS];
 
-struct tcs_row {
-	uint8_t side;		/* TCS_LOCAL or TCS_REMOTE */
+struct cs_row {
+	uint8_t side;		/* TCS_SIDE_LOCAL or TCS_SIDE_REMOTE */
 	uint16_t port;
 };
 
 /* /proc/net/tcp_closestat */
-struct tcs_table {
+struct cs_table {
 	unsigned int ncols;			/* value columns */
-	char cols[TCS_MAX_COLS][TCS_MAX_NAME + 1];
+	char cols[CS_MAX_COLS][CS_MAX_NAME + 1];
 	int counter_col[TCS_NR_COUNTERS];	/* column of each known name, or -1 */
 	size_t nrows;
 	size_t cap;
-	struct tcs_row *rows;
+	struct cs_row *rows;
 	uint64_t *vals;				/* nrows * ncols, row-major */
 };
 
-static inline uint64_t *tcs_vals(const struct tcs_table *t, size_t row)
+static inline uint64_t *cs_vals(const struct cs_table *t, size_t row)
 {
 	return t->vals + row * t->ncols;
 }
 
 /* /proc/net/tcp_closestat_stat */
-struct tcs_stat_entry {
-	char name[TCS_MAX_NAME + 1];
+struct cs_stat_entry {
+	char name[CS_MAX_NAME + 1];
 	uint64_t value;
 };
 
-struct tcs_stat {
+struct cs_stat {
 	size_t n;
-	struct tcs_stat_entry *e;
+	struct cs_stat_entry *e;
 };
 
 /*
@@ -73,28 +67,25 @@ struct tcs_stat {
  * ge_4194304).  Columns a later module appends after the buckets are
  * skipped.  count must equal the sum of the buckets.
  */
-#define TCS_HIST_COL_STATE	"state"
-#define TCS_HIST_COL_COUNT	"count"
-#define TCS_HIST_COL_SUM	"sum_ms"
-#define TCS_HIST_MAX_STATES	16
+#define CS_HIST_MAX_STATES	16
 
-struct tcs_hist_row {
-	char state[TCS_MAX_NAME + 1];
+struct cs_hist_row {
+	char state[CS_MAX_NAME + 1];
 	uint64_t count;
 	uint64_t sum_ms;
 	uint64_t bucket[TCS_HIST_BUCKETS];
 };
 
-struct tcs_hist {
+struct cs_hist {
 	size_t n;
-	struct tcs_hist_row row[TCS_HIST_MAX_STATES];
+	struct cs_hist_row row[CS_HIST_MAX_STATES];
 };
 
 /*
  * Bucket b holds stays in [lo, hi) ms, hi 0 for the last (open) bucket.
  * Its column name ("lt_4", "ge_4194304") goes into name.
  */
-void tcs_hist_bucket(unsigned int b, uint64_t *lo, uint64_t *hi,
+void cs_hist_bucket(unsigned int b, uint64_t *lo, uint64_t *hi,
 		     char *name, size_t namelen);
 
 /*
@@ -102,74 +93,69 @@ void tcs_hist_bucket(unsigned int b, uint64_t *lo, uint64_t *hi,
  * one row per tracked socket; addresses are 127.0.0.1:80 or [::1]:80.
  * Columns a later module appends are skipped.
  */
-#define TCS_SOCK_COL_STATE	"state"
-#define TCS_SOCK_COL_LOCAL	"local"
-#define TCS_SOCK_COL_REMOTE	"remote"
-#define TCS_SOCK_COL_AGE	"age_ms"
-#define TCS_SOCK_COL_INODE	"inode"
-#define TCS_ADDR_LEN		64	/* "[" INET6_ADDRSTRLEN "]" ":65535" */
+#define CS_ADDR_LEN		64	/* "[" INET6_ADDRSTRLEN "]" ":65535" */
 
-struct tcs_sock {
-	char state[TCS_MAX_NAME + 1];
-	char local[TCS_ADDR_LEN];	/* as in the file, normalised */
-	char remote[TCS_ADDR_LEN];
+struct cs_sock {
+	char state[CS_MAX_NAME + 1];
+	char local[CS_ADDR_LEN];	/* as in the file, normalised */
+	char remote[CS_ADDR_LEN];
 	uint16_t lport, rport;
 	uint64_t age_ms;
 	uint64_t inode;
 };
 
-struct tcs_socks {
+struct cs_socks {
 	size_t n, cap;
-	struct tcs_sock *s;
+	struct cs_sock *s;
 };
 
-int tcs_parse_hist(const char *buf, size_t len, struct tcs_hist *h,
+int cs_parse_hist(const char *buf, size_t len, struct cs_hist *h,
 		   char *err, size_t errlen);
-int tcs_parse_sockets(const char *buf, size_t len, struct tcs_socks *s,
+int cs_parse_sockets(const char *buf, size_t len, struct cs_socks *s,
 		      char *err, size_t errlen);
-void tcs_socks_free(struct tcs_socks *s);
+void cs_socks_free(struct cs_socks *s);
 
-/* Parse a whole file; on success the caller frees with tcs_table_free(). */
-int tcs_parse_table(const char *buf, size_t len, struct tcs_table *t,
+/* Parse a whole file; on success the caller frees with cs_table_free(). */
+int cs_parse_table(const char *buf, size_t len, struct cs_table *t,
 		    char *err, size_t errlen);
-void tcs_table_free(struct tcs_table *t);
+void cs_table_free(struct cs_table *t);
 /* Append a row (zero values); -1 on allocation failure. */
-int tcs_table_add_row(struct tcs_table *t, unsigned int side,
+int cs_table_add_row(struct cs_table *t, unsigned int side,
 		      unsigned int port);
 /* Column index of name, or -1. */
-int tcs_table_col(const struct tcs_table *t, const char *name);
+int cs_table_col(const struct cs_table *t, const char *name);
 /* Which known counter (enum tcs_counter) column c is, or -1. */
-int tcs_table_counter_of(const struct tcs_table *t, unsigned int c);
+int cs_table_counter_of(const struct cs_table *t, unsigned int c);
 
-int tcs_parse_stat(const char *buf, size_t len, struct tcs_stat *s,
+int cs_parse_stat(const char *buf, size_t len, struct cs_stat *s,
 		   char *err, size_t errlen);
-void tcs_stat_free(struct tcs_stat *s);
+void cs_stat_free(struct cs_stat *s);
 
 /*
  * "80", "80,443", "8000-8100,9000": set one bit per port in map
- * (TCS_NR_PORTS bits).  Ports are 1-65535.
+ * (CS_NR_PORTS bits).  Ports are 1-65535.
  */
-int tcs_parse_ports(const char *s, uint8_t *map, char *err, size_t errlen);
+int cs_parse_ports(const char *s, uint8_t *map, char *err, size_t errlen);
 
 /*
  * "time_wait,close-wait", case-insensitive, '-' for '_', "all": set bit
  * (1 << enum tcs_counter) in *mask for each.
  */
-int tcs_parse_states(const char *s, unsigned int *mask, char *err,
+int cs_parse_states(const char *s, unsigned int *mask, char *err,
 		     size_t errlen);
 
 /* A positive decimal number of seconds ("1", "0.5"), at most a day. */
-int tcs_parse_interval(const char *s, double *sec, char *err, size_t errlen);
+int cs_parse_interval(const char *s, double *sec, char *err, size_t errlen);
 
 /* Seconds, 0 or more, decimals allowed ("0", "2.5"), at most 10 years: ms. */
-int tcs_parse_age(const char *s, uint64_t *ms, char *err, size_t errlen);
+int cs_parse_age(const char *s, uint64_t *ms, char *err, size_t errlen);
 
 /* A positive integer that fits unsigned long. */
-int tcs_parse_count(const char *s, unsigned long *n, char *err, size_t errlen);
+int cs_parse_count(const char *s, unsigned long *n, char *err, size_t errlen);
 
-static inline bool tcs_port_isset(const uint8_t *map, unsigned int port)
+static inline bool cs_port_isset(const uint8_t *map, unsigned int port)
 {
 	return map[port >> 3] & (1u << (port & 7));
 }
 
-#endif /* TCS_PARSE_H */
+#endif /* CS_PARSE_H */

@@ -1,19 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * libFuzzer target for tcs_parse.  The first byte picks the parser ('0'
+ * libFuzzer target for cs_parse.  The first byte picks the parser ('0'
  * table, '1' stat, '2' options, '3' histogram, '4' sockets, other bytes
  * modulo 5), the rest is its input.  Besides "no crash, no leak, no undefined behaviour"
  * it checks what a caller relies on: an accepted table has valid keys, no
  * duplicate rows and survives a round trip through its /proc text; a
  * refused input leaves a one-line message.
  *
- *   clang -fsanitize=fuzzer,address,undefined -I../uapi fuzz_parse.c tcs_parse.c
+ *   clang -fsanitize=fuzzer,address,undefined -I../uapi fuzz_parse.c cs_parse.c
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "tcs_parse.h"
+#include "cs_parse.h"
 
 static void check_err(int r, const char *err)
 {
@@ -24,9 +24,9 @@ static void check_err(int r, const char *err)
 }
 
 /* The table as the module would print it. */
-static char *format_table(const struct tcs_table *t, size_t *lenp)
+static char *format_table(const struct cs_table *t, size_t *lenp)
 {
-	size_t cap = 64 + t->ncols * (TCS_MAX_NAME + 1) +
+	size_t cap = 64 + t->ncols * (CS_MAX_NAME + 1) +
 		     t->nrows * (16 + t->ncols * 21), len;
 	char *buf = malloc(cap);
 	unsigned int c;
@@ -40,10 +40,10 @@ static char *format_table(const struct tcs_table *t, size_t *lenp)
 	len += snprintf(buf + len, cap - len, "\n");
 	for (i = 0; i < t->nrows; i++) {
 		len += snprintf(buf + len, cap - len, "%s %u",
-				tcs_side_names[t->rows[i].side], t->rows[i].port);
+				cs_side_names[t->rows[i].side], t->rows[i].port);
 		for (c = 0; c < t->ncols; c++)
 			len += snprintf(buf + len, cap - len, " %llu",
-					(unsigned long long)tcs_vals(t, i)[c]);
+					(unsigned long long)cs_vals(t, i)[c]);
 		len += snprintf(buf + len, cap - len, "\n");
 	}
 	if (len >= cap)
@@ -54,28 +54,28 @@ static char *format_table(const struct tcs_table *t, size_t *lenp)
 
 static void fuzz_table(const char *data, size_t size)
 {
-	char err[TCS_ERR_LEN] = "";
-	struct tcs_table t, u;
+	char err[CS_ERR_LEN] = "";
+	struct cs_table t, u;
 	size_t i, len;
 	unsigned int k;
 	char *text;
 	int r;
 
-	r = tcs_parse_table(data, size, &t, err, sizeof(err));
+	r = cs_parse_table(data, size, &t, err, sizeof(err));
 	check_err(r, err);
 	if (r)
 		return;
-	if (t.ncols < TCS_NR_REQUIRED || t.ncols > TCS_MAX_COLS)
+	if (t.ncols < CS_NR_REQUIRED || t.ncols > CS_MAX_COLS)
 		abort();
-	for (k = 0; k < TCS_NR_REQUIRED; k++)
+	for (k = 0; k < CS_NR_REQUIRED; k++)
 		if (t.counter_col[k] < 0 || t.counter_col[k] >= (int)t.ncols)
 			abort();
 	for (i = 0; i < t.nrows; i++)
-		if (t.rows[i].side >= TCS_SIDES)
+		if (t.rows[i].side >= TCS_NR_SIDES)
 			abort();
 
 	text = format_table(&t, &len);
-	if (tcs_parse_table(text, len, &u, err, sizeof(err)))
+	if (cs_parse_table(text, len, &u, err, sizeof(err)))
 		abort();
 	if (u.ncols != t.ncols || u.nrows != t.nrows ||
 	    memcmp(u.cols, t.cols, sizeof(t.cols)) ||
@@ -84,18 +84,18 @@ static void fuzz_table(const char *data, size_t size)
 				t.nrows * t.ncols * sizeof(*t.vals)))))
 		abort();
 	free(text);
-	tcs_table_free(&u);
-	tcs_table_free(&t);
+	cs_table_free(&u);
+	cs_table_free(&t);
 }
 
 static void fuzz_stat(const char *data, size_t size)
 {
-	char err[TCS_ERR_LEN] = "";
-	struct tcs_stat s;
+	char err[CS_ERR_LEN] = "";
+	struct cs_stat s;
 	size_t i, j;
 	int r;
 
-	r = tcs_parse_stat(data, size, &s, err, sizeof(err));
+	r = cs_parse_stat(data, size, &s, err, sizeof(err));
 	check_err(r, err);
 	if (r)
 		return;
@@ -103,33 +103,33 @@ static void fuzz_stat(const char *data, size_t size)
 		for (j = 0; j < i; j++)
 			if (!strcmp(s.e[i].name, s.e[j].name))
 				abort();
-	tcs_stat_free(&s);
+	cs_stat_free(&s);
 }
 
 /* An accepted histogram: counts add up, and it survives a round trip. */
 static void fuzz_hist(const char *data, size_t size)
 {
-	char err[TCS_ERR_LEN] = "", name[32], *buf;
-	struct tcs_hist h, u;
+	char err[CS_ERR_LEN] = "", name[32], *buf;
+	struct cs_hist h, u;
 	size_t i, j, len, cap;
 	uint64_t lo, hi, sum;
 	unsigned int b;
 	int r;
 
-	r = tcs_parse_hist(data, size, &h, err, sizeof(err));
+	r = cs_parse_hist(data, size, &h, err, sizeof(err));
 	check_err(r, err);
 	if (r)
 		return;
-	if (h.n > TCS_HIST_MAX_STATES)
+	if (h.n > CS_HIST_MAX_STATES)
 		abort();
-	cap = 4096 + h.n * (TCS_MAX_NAME + (TCS_HIST_BUCKETS + 2) * 21);
+	cap = 4096 + h.n * (CS_MAX_NAME + (TCS_HIST_BUCKETS + 2) * 21);
 	buf = malloc(cap);
 	if (!buf)
 		abort();
 	len = snprintf(buf, cap, "%s %s %s", TCS_HIST_COL_STATE,
 		       TCS_HIST_COL_COUNT, TCS_HIST_COL_SUM);
 	for (b = 0; b < TCS_HIST_BUCKETS; b++) {
-		tcs_hist_bucket(b, &lo, &hi, name, sizeof(name));
+		cs_hist_bucket(b, &lo, &hi, name, sizeof(name));
 		if (hi && (hi != 2 * lo && !(b == 0 && lo == 0)))
 			abort();
 		len += snprintf(buf + len, cap - len, " %s", name);
@@ -155,7 +155,7 @@ static void fuzz_hist(const char *data, size_t size)
 	}
 	if (len >= cap)
 		abort();
-	if (tcs_parse_hist(buf, len, &u, err, sizeof(err)) ||
+	if (cs_parse_hist(buf, len, &u, err, sizeof(err)) ||
 	    memcmp(&u, &h, sizeof(h)))
 		abort();
 	free(buf);
@@ -164,16 +164,16 @@ static void fuzz_hist(const char *data, size_t size)
 /* An accepted socket list survives a round trip. */
 static void fuzz_sockets(const char *data, size_t size)
 {
-	char err[TCS_ERR_LEN] = "", *buf;
-	struct tcs_socks s, u;
+	char err[CS_ERR_LEN] = "", *buf;
+	struct cs_socks s, u;
 	size_t i, len, cap;
 	int r;
 
-	r = tcs_parse_sockets(data, size, &s, err, sizeof(err));
+	r = cs_parse_sockets(data, size, &s, err, sizeof(err));
 	check_err(r, err);
 	if (r)
 		return;
-	cap = 64 + s.n * (TCS_MAX_NAME + 2 * TCS_ADDR_LEN + 48);
+	cap = 64 + s.n * (CS_MAX_NAME + 2 * CS_ADDR_LEN + 48);
 	buf = malloc(cap);
 	if (!buf)
 		abort();
@@ -187,7 +187,7 @@ static void fuzz_sockets(const char *data, size_t size)
 				(unsigned long long)s.s[i].inode);
 	if (len >= cap)
 		abort();
-	if (tcs_parse_sockets(buf, len, &u, err, sizeof(err)) || u.n != s.n)
+	if (cs_parse_sockets(buf, len, &u, err, sizeof(err)) || u.n != s.n)
 		abort();
 	for (i = 0; i < s.n; i++)
 		if (strcmp(u.s[i].state, s.s[i].state) ||
@@ -197,15 +197,15 @@ static void fuzz_sockets(const char *data, size_t size)
 		    u.s[i].age_ms != s.s[i].age_ms || u.s[i].inode != s.s[i].inode)
 			abort();
 	free(buf);
-	tcs_socks_free(&u);
-	tcs_socks_free(&s);
+	cs_socks_free(&u);
+	cs_socks_free(&s);
 }
 
 /* Option values are C strings: cut at the first NUL. */
 static void fuzz_options(const char *data, size_t size)
 {
-	static uint8_t map[TCS_NR_PORTS / 8];
-	char err[TCS_ERR_LEN] = "";
+	static uint8_t map[CS_NR_PORTS / 8];
+	char err[CS_ERR_LEN] = "";
 	char *s = strndup(data, size);
 	unsigned int mask = 0;
 	unsigned long n;
@@ -216,23 +216,23 @@ static void fuzz_options(const char *data, size_t size)
 	if (!s)
 		abort();
 	memset(map, 0, sizeof(map));
-	r = tcs_parse_ports(s, map, err, sizeof(err));
+	r = cs_parse_ports(s, map, err, sizeof(err));
 	check_err(r, err);
 	if (map[0] & 1)			/* port 0 is never accepted */
 		abort();
-	r = tcs_parse_states(s, &mask, err, sizeof(err));
+	r = cs_parse_states(s, &mask, err, sizeof(err));
 	check_err(r, err);
 	if (mask >> TCS_NR_COUNTERS)
 		abort();
-	r = tcs_parse_interval(s, &d, err, sizeof(err));
+	r = cs_parse_interval(s, &d, err, sizeof(err));
 	check_err(r, err);
 	if (!r && !(d > 0 && d <= 86400))
 		abort();
-	r = tcs_parse_count(s, &n, err, sizeof(err));
+	r = cs_parse_count(s, &n, err, sizeof(err));
 	check_err(r, err);
 	if (!r && !n)
 		abort();
-	r = tcs_parse_age(s, &ms, err, sizeof(err));
+	r = cs_parse_age(s, &ms, err, sizeof(err));
 	check_err(r, err);
 	free(s);
 }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Unit tests of tcs_parse: good files parse to the right values, every
+ * Unit tests of cs_parse: good files parse to the right values, every
  * kind of damaged file is refused with its exact message.  Prints one
  * line per failure and ends with "parse: N passed, N failed".
  */
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tcs_parse.h"
+#include "cs_parse.h"
 
 static int passed, failed;
 
@@ -33,10 +33,10 @@ static void check(int ok, const char *fmt, ...)
 #define HDR "side port time_wait close_wait fin_wait2\n"
 
 /* A table that must parse; returns it for further checks. */
-static int table_ok(const char *what, const char *text, struct tcs_table *t)
+static int table_ok(const char *what, const char *text, struct cs_table *t)
 {
-	char err[TCS_ERR_LEN] = "";
-	int r = tcs_parse_table(text, strlen(text), t, err, sizeof(err));
+	char err[CS_ERR_LEN] = "";
+	int r = cs_parse_table(text, strlen(text), t, err, sizeof(err));
 
 	check(r == 0, "%s: refused: %s", what, err);
 	return r;
@@ -45,14 +45,14 @@ static int table_ok(const char *what, const char *text, struct tcs_table *t)
 static void table_bad_len(const char *what, const char *text, size_t len,
 			  const char *want)
 {
-	char err[TCS_ERR_LEN] = "";
-	struct tcs_table t;
-	int r = tcs_parse_table(text, len, &t, err, sizeof(err));
+	char err[CS_ERR_LEN] = "";
+	struct cs_table t;
+	int r = cs_parse_table(text, len, &t, err, sizeof(err));
 
 	check(r == -1 && !strcmp(err, want),
 	      "%s: want error \"%s\", got %d \"%s\"", what, want, r, err);
 	if (r == 0)
-		tcs_table_free(&t);
+		cs_table_free(&t);
 }
 
 static void table_bad(const char *what, const char *text, const char *want)
@@ -62,39 +62,39 @@ static void table_bad(const char *what, const char *text, const char *want)
 
 static void stat_bad(const char *what, const char *text, const char *want)
 {
-	char err[TCS_ERR_LEN] = "";
-	struct tcs_stat s;
-	int r = tcs_parse_stat(text, strlen(text), &s, err, sizeof(err));
+	char err[CS_ERR_LEN] = "";
+	struct cs_stat s;
+	int r = cs_parse_stat(text, strlen(text), &s, err, sizeof(err));
 
 	check(r == -1 && !strcmp(err, want),
 	      "%s: want error \"%s\", got %d \"%s\"", what, want, r, err);
 	if (r == 0)
-		tcs_stat_free(&s);
+		cs_stat_free(&s);
 }
 
 static void test_good_tables(void)
 {
-	struct tcs_table t;
+	struct cs_table t;
 
 	if (!table_ok("contract example",
 		      HDR "local 8080 200 0 200\nlocal 41234 0 1 0\n"
 		      "remote 8080 0 200 0\n", &t)) {
 		check(t.ncols == 3, "example: ncols %u", t.ncols);
 		check(t.nrows == 3, "example: nrows %zu", t.nrows);
-		check(t.rows[0].side == TCS_LOCAL && t.rows[0].port == 8080,
+		check(t.rows[0].side == TCS_SIDE_LOCAL && t.rows[0].port == 8080,
 		      "example: row 0 key");
-		check(tcs_vals(&t, 0)[0] == 200 && tcs_vals(&t, 0)[1] == 0 &&
-		      tcs_vals(&t, 0)[2] == 200, "example: row 0 values");
-		check(t.rows[2].side == TCS_REMOTE && tcs_vals(&t, 2)[1] == 200,
+		check(cs_vals(&t, 0)[0] == 200 && cs_vals(&t, 0)[1] == 0 &&
+		      cs_vals(&t, 0)[2] == 200, "example: row 0 values");
+		check(t.rows[2].side == TCS_SIDE_REMOTE && cs_vals(&t, 2)[1] == 200,
 		      "example: row 2");
 		check(t.counter_col[TCS_TIME_WAIT] == 0 &&
 		      t.counter_col[TCS_FIN_WAIT2] == 2, "example: counter_col");
-		tcs_table_free(&t);
+		cs_table_free(&t);
 	}
 
 	if (!table_ok("header only", HDR, &t)) {
 		check(t.nrows == 0, "header only: nrows %zu", t.nrows);
-		tcs_table_free(&t);
+		cs_table_free(&t);
 	}
 
 	/* columns are found by name, unknown ones are kept */
@@ -105,25 +105,25 @@ static void test_good_tables(void)
 		check(t.counter_col[TCS_TIME_WAIT] == 2 &&
 		      t.counter_col[TCS_CLOSE_WAIT] == 3 &&
 		      t.counter_col[TCS_FIN_WAIT2] == 0, "extra: counter_col");
-		check(tcs_table_col(&t, "future_col") == 1 &&
-		      tcs_vals(&t, 0)[1] == 77, "extra: future_col kept");
-		check(tcs_table_counter_of(&t, 1) == -1, "extra: unknown kind");
-		tcs_table_free(&t);
+		check(cs_table_col(&t, "future_col") == 1 &&
+		      cs_vals(&t, 0)[1] == 77, "extra: future_col kept");
+		check(cs_table_counter_of(&t, 1) == -1, "extra: unknown kind");
+		cs_table_free(&t);
 	}
 
 	if (!table_ok("u64 max and port bounds",
 		      HDR "local 0 18446744073709551615 0 0\n"
 		      "local 65535 0 0 1\n", &t)) {
-		check(tcs_vals(&t, 0)[0] == UINT64_MAX, "u64 max value");
+		check(cs_vals(&t, 0)[0] == UINT64_MAX, "u64 max value");
 		check(t.rows[1].port == 65535, "port 65535");
-		tcs_table_free(&t);
+		cs_table_free(&t);
 	}
 
 	if (!table_ok("tabs and repeated spaces",
 		      "side  port\ttime_wait close_wait fin_wait2 \n"
 		      "local\t80  1 2 3\n", &t)) {
-		check(tcs_vals(&t, 0)[2] == 3, "tabs: value");
-		tcs_table_free(&t);
+		check(cs_vals(&t, 0)[2] == 3, "tabs: value");
+		cs_table_free(&t);
 	}
 
 	/* every (side, port) at once: the largest legal file */
@@ -140,8 +140,8 @@ static void test_good_tables(void)
 					       port);
 		if (!table_ok("all 131072 rows", buf, &t)) {
 			check(t.nrows == 131072, "all rows: nrows %zu", t.nrows);
-			check(tcs_vals(&t, 131071)[0] == 65535, "all rows: last");
-			tcs_table_free(&t);
+			check(cs_vals(&t, 131071)[0] == 65535, "all rows: last");
+			cs_table_free(&t);
 		}
 		free(buf);
 	}
@@ -222,7 +222,7 @@ static void test_bad_tables(void)
 		char text[2000] = "side port time_wait close_wait fin_wait2";
 		int i;
 
-		for (i = 0; i < TCS_MAX_COLS; i++)
+		for (i = 0; i < CS_MAX_COLS; i++)
 			sprintf(text + strlen(text), " c%d", i);
 		strcat(text, "\n");
 		table_bad("too many columns", text,
@@ -234,16 +234,16 @@ static void test_stat(void)
 {
 	const char *good = "missed_tcp_set_state 0\nmissed_inet_twsk_hashdance 3\n"
 			   "alloc_failed 0\nports 3\nmemory_bytes 1234\n";
-	char err[TCS_ERR_LEN] = "";
-	struct tcs_stat s;
+	char err[CS_ERR_LEN] = "";
+	struct cs_stat s;
 
-	if (!tcs_parse_stat(good, strlen(good), &s, err, sizeof(err))) {
+	if (!cs_parse_stat(good, strlen(good), &s, err, sizeof(err))) {
 		check(s.n == 5, "stat: n %zu", s.n);
 		check(!strcmp(s.e[1].name, "missed_inet_twsk_hashdance") &&
 		      s.e[1].value == 3, "stat: entry 1");
 		check(!strcmp(s.e[4].name, "memory_bytes") && s.e[4].value == 1234,
 		      "stat: entry 4");
-		tcs_stat_free(&s);
+		cs_stat_free(&s);
 		passed++;
 	} else {
 		check(0, "stat: refused: %s", err);
@@ -294,9 +294,9 @@ static char *hist_row(char *buf, const char *state, unsigned long long count,
 
 static void hist_bad(const char *what, const char *text, const char *want)
 {
-	char err[TCS_ERR_LEN] = "";
-	struct tcs_hist h;
-	int r = tcs_parse_hist(text, strlen(text), &h, err, sizeof(err));
+	char err[CS_ERR_LEN] = "";
+	struct cs_hist h;
+	int r = cs_parse_hist(text, strlen(text), &h, err, sizeof(err));
 
 	check(r == -1 && !strcmp(err, want),
 	      "%s: want error \"%s\", got %d \"%s\"", what, want, r, err);
@@ -304,20 +304,20 @@ static void hist_bad(const char *what, const char *text, const char *want)
 
 static void test_hist(void)
 {
-	char err[TCS_ERR_LEN] = "", rows[3000], r1[1000], r2[1000], r3[1000];
+	char err[CS_ERR_LEN] = "", rows[3000], r1[1000], r2[1000], r3[1000];
 	char name[32];
-	struct tcs_hist h;
+	struct cs_hist h;
 	uint64_t lo, hi;
 	char *text;
 
-	tcs_hist_bucket(0, &lo, &hi, name, sizeof(name));
+	cs_hist_bucket(0, &lo, &hi, name, sizeof(name));
 	check(lo == 0 && hi == 1 && !strcmp(name, "lt_1"), "bucket 0: %s", name);
-	tcs_hist_bucket(5, &lo, &hi, name, sizeof(name));
+	cs_hist_bucket(5, &lo, &hi, name, sizeof(name));
 	check(lo == 16 && hi == 32 && !strcmp(name, "lt_32"), "bucket 5: %s", name);
-	tcs_hist_bucket(TCS_HIST_BUCKETS - 2, &lo, &hi, name, sizeof(name));
+	cs_hist_bucket(TCS_HIST_BUCKETS - 2, &lo, &hi, name, sizeof(name));
 	check(lo == 2097152 && hi == 4194304 && !strcmp(name, "lt_4194304"),
 	      "bucket 22: %s", name);
-	tcs_hist_bucket(TCS_HIST_BUCKETS - 1, &lo, &hi, name, sizeof(name));
+	cs_hist_bucket(TCS_HIST_BUCKETS - 1, &lo, &hi, name, sizeof(name));
 	check(lo == 4194304 && hi == 0 && !strcmp(name, "ge_4194304"),
 	      "last bucket: %s", name);
 
@@ -326,7 +326,7 @@ static void test_hist(void)
 		 hist_row(r2, "close_wait", 60, 1111, 0, 40, 23, 20),
 		 hist_row(r3, "fin_wait2", 0, 0, 99, 0, 99, 0));
 	text = hist_text(rows);
-	if (!tcs_parse_hist(text, strlen(text), &h, err, sizeof(err))) {
+	if (!cs_parse_hist(text, strlen(text), &h, err, sizeof(err))) {
 		check(h.n == 3, "hist: n %zu", h.n);
 		check(!strcmp(h.row[0].state, "time_wait") && h.row[0].count == 10 &&
 		      h.row[0].sum_ms == 600123 && h.row[0].bucket[16] == 10,
@@ -339,7 +339,7 @@ static void test_hist(void)
 		check(0, "hist: refused: %s", err);
 	}
 	text = hist_text("");
-	check(!tcs_parse_hist(text, strlen(text), &h, err, sizeof(err)) &&
+	check(!cs_parse_hist(text, strlen(text), &h, err, sizeof(err)) &&
 	      h.n == 0, "hist: header only: %s", err);
 
 	/* a column appended after the buckets is skipped */
@@ -349,7 +349,7 @@ static void test_hist(void)
 		text = hist_text("");
 		snprintf(buf, sizeof(buf), "%.*s future\n%s", (int)strlen(text) - 1,
 			 text, "time_wait 1 5 0 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 7\n");
-		check(!tcs_parse_hist(buf, strlen(buf), &h, err, sizeof(err)) &&
+		check(!cs_parse_hist(buf, strlen(buf), &h, err, sizeof(err)) &&
 		      h.n == 1 && h.row[0].bucket[1] == 1,
 		      "hist: extra column: %s", err);
 	}
@@ -389,14 +389,14 @@ static void test_hist(void)
 
 static void socks_bad(const char *what, const char *text, const char *want)
 {
-	char err[TCS_ERR_LEN] = "";
-	struct tcs_socks s;
-	int r = tcs_parse_sockets(text, strlen(text), &s, err, sizeof(err));
+	char err[CS_ERR_LEN] = "";
+	struct cs_socks s;
+	int r = cs_parse_sockets(text, strlen(text), &s, err, sizeof(err));
 
 	check(r == -1 && !strcmp(err, want),
 	      "%s: want error \"%s\", got %d \"%s\"", what, want, r, err);
 	if (r == 0)
-		tcs_socks_free(&s);
+		cs_socks_free(&s);
 }
 
 #define SHDR "state local remote age_ms inode\n"
@@ -407,10 +407,10 @@ static void test_sockets(void)
 		"close_wait 127.0.0.1:41234 127.0.0.1:8080 8123 52345\n"
 		"time_wait [::1]:8080 [::1]:50312 412 0\n"
 		"fin_wait2 [::ffff:127.0.0.1]:1 [2001:db8::1]:65535 0 18446744073709551615\n";
-	char err[TCS_ERR_LEN] = "";
-	struct tcs_socks s;
+	char err[CS_ERR_LEN] = "";
+	struct cs_socks s;
 
-	if (!tcs_parse_sockets(good, strlen(good), &s, err, sizeof(err))) {
+	if (!cs_parse_sockets(good, strlen(good), &s, err, sizeof(err))) {
 		check(s.n == 3, "sockets: n %zu", s.n);
 		check(!strcmp(s.s[0].state, "close_wait") &&
 		      !strcmp(s.s[0].local, "127.0.0.1:41234") &&
@@ -421,14 +421,14 @@ static void test_sockets(void)
 		      "sockets: row 1");
 		check(s.s[2].inode == UINT64_MAX && s.s[2].rport == 65535,
 		      "sockets: row 2");
-		tcs_socks_free(&s);
+		cs_socks_free(&s);
 		passed++;
 	} else {
 		check(0, "sockets: refused: %s", err);
 	}
-	check(!tcs_parse_sockets(SHDR, strlen(SHDR), &s, err, sizeof(err)) &&
+	check(!cs_parse_sockets(SHDR, strlen(SHDR), &s, err, sizeof(err)) &&
 	      s.n == 0, "sockets: header only");
-	tcs_socks_free(&s);
+	cs_socks_free(&s);
 
 	socks_bad("sockets empty", "", "empty file (no header line)");
 	socks_bad("sockets bad header", "state local remote age inode\n",
@@ -462,25 +462,25 @@ static void test_sockets(void)
 static void ports_case(const char *s, const char *want_err,
 		       unsigned int lo, unsigned int hi)
 {
-	static uint8_t map[TCS_NR_PORTS / 8];
-	char err[TCS_ERR_LEN] = "";
+	static uint8_t map[CS_NR_PORTS / 8];
+	char err[CS_ERR_LEN] = "";
 	unsigned int p, n = 0;
 	int r;
 
 	memset(map, 0, sizeof(map));
-	r = tcs_parse_ports(s, map, err, sizeof(err));
+	r = cs_parse_ports(s, map, err, sizeof(err));
 	if (want_err) {
 		check(r == -1 && !strcmp(err, want_err),
 		      "ports '%s': want \"%s\", got %d \"%s\"", s, want_err, r, err);
 		return;
 	}
 	check(r == 0, "ports '%s': refused: %s", s, err);
-	for (p = 0; p < TCS_NR_PORTS; p++)
-		n += tcs_port_isset(map, p);
+	for (p = 0; p < CS_NR_PORTS; p++)
+		n += cs_port_isset(map, p);
 	if (lo)
-		check(tcs_port_isset(map, lo) && tcs_port_isset(map, hi) &&
-		      !tcs_port_isset(map, lo - 1) &&
-		      (hi == 65535 || !tcs_port_isset(map, hi + 1)),
+		check(cs_port_isset(map, lo) && cs_port_isset(map, hi) &&
+		      !cs_port_isset(map, lo - 1) &&
+		      (hi == 65535 || !cs_port_isset(map, hi + 1)),
 		      "ports '%s': bounds %u-%u", s, lo, hi);
 	else
 		check(n > 0, "ports '%s': nothing set", s);
@@ -488,7 +488,7 @@ static void ports_case(const char *s, const char *want_err,
 
 static void test_options(void)
 {
-	char err[TCS_ERR_LEN];
+	char err[CS_ERR_LEN];
 	unsigned int mask = 0;
 	unsigned long n;
 	double d;
@@ -513,56 +513,56 @@ static void test_options(void)
 	ports_case("+80", "invalid port '+80' (want 1-65535 or a range A-B)", 0, 0);
 	ports_case(" 80", "invalid port ' 80' (want 1-65535 or a range A-B)", 0, 0);
 
-	check(!tcs_parse_states("time_wait", &mask, err, sizeof(err)) &&
+	check(!cs_parse_states("time_wait", &mask, err, sizeof(err)) &&
 	      mask == 1u << TCS_TIME_WAIT, "state time_wait");
 	mask = 0;
-	check(!tcs_parse_states("CLOSE-WAIT,fin_wait2", &mask, err, sizeof(err)) &&
+	check(!cs_parse_states("CLOSE-WAIT,fin_wait2", &mask, err, sizeof(err)) &&
 	      mask == (1u << TCS_CLOSE_WAIT | 1u << TCS_FIN_WAIT2),
 	      "state CLOSE-WAIT,fin_wait2");
 	mask = 0;
-	check(!tcs_parse_states("all", &mask, err, sizeof(err)) &&
+	check(!cs_parse_states("all", &mask, err, sizeof(err)) &&
 	      mask == (1u << TCS_NR_COUNTERS) - 1, "state all");
-	check(tcs_parse_states("established", &mask, err, sizeof(err)) == -1 &&
+	check(cs_parse_states("established", &mask, err, sizeof(err)) == -1 &&
 	      !strncmp(err, "unknown state 'established' (want time_wait, ", 44),
 	      "state established: %s", err);
-	check(tcs_parse_states("time_wait,", &mask, err, sizeof(err)) == -1 &&
+	check(cs_parse_states("time_wait,", &mask, err, sizeof(err)) == -1 &&
 	      !strncmp(err, "unknown state '' (want ", 23), "state trailing comma");
 
-	check(!tcs_parse_interval("0.5", &d, err, sizeof(err)) && d == 0.5,
+	check(!cs_parse_interval("0.5", &d, err, sizeof(err)) && d == 0.5,
 	      "interval 0.5");
-	check(!tcs_parse_interval("2", &d, err, sizeof(err)) && d == 2,
+	check(!cs_parse_interval("2", &d, err, sizeof(err)) && d == 2,
 	      "interval 2");
-	check(tcs_parse_interval("0", &d, err, sizeof(err)) == -1 &&
+	check(cs_parse_interval("0", &d, err, sizeof(err)) == -1 &&
 	      !strcmp(err, "invalid interval '0' (want seconds, 0.001-86400)"),
 	      "interval 0: %s", err);
-	check(tcs_parse_interval("-1", &d, err, sizeof(err)) == -1, "interval -1");
-	check(tcs_parse_interval("1s", &d, err, sizeof(err)) == -1, "interval 1s");
-	check(tcs_parse_interval("nan", &d, err, sizeof(err)) == -1, "interval nan");
-	check(tcs_parse_interval("0x1p1", &d, err, sizeof(err)) == -1, "interval hex");
-	check(tcs_parse_interval("", &d, err, sizeof(err)) == -1, "interval empty");
+	check(cs_parse_interval("-1", &d, err, sizeof(err)) == -1, "interval -1");
+	check(cs_parse_interval("1s", &d, err, sizeof(err)) == -1, "interval 1s");
+	check(cs_parse_interval("nan", &d, err, sizeof(err)) == -1, "interval nan");
+	check(cs_parse_interval("0x1p1", &d, err, sizeof(err)) == -1, "interval hex");
+	check(cs_parse_interval("", &d, err, sizeof(err)) == -1, "interval empty");
 
-	check(!tcs_parse_count("3", &n, err, sizeof(err)) && n == 3, "count 3");
-	check(tcs_parse_count("0", &n, err, sizeof(err)) == -1 &&
+	check(!cs_parse_count("3", &n, err, sizeof(err)) && n == 3, "count 3");
+	check(cs_parse_count("0", &n, err, sizeof(err)) == -1 &&
 	      !strcmp(err, "invalid count '0' (want a positive integer)"),
 	      "count 0: %s", err);
-	check(tcs_parse_count("-2", &n, err, sizeof(err)) == -1, "count -2");
-	check(tcs_parse_count("1.5", &n, err, sizeof(err)) == -1, "count 1.5");
+	check(cs_parse_count("-2", &n, err, sizeof(err)) == -1, "count -2");
+	check(cs_parse_count("1.5", &n, err, sizeof(err)) == -1, "count 1.5");
 
 	{
 		uint64_t ms;
 
-		check(!tcs_parse_age("0", &ms, err, sizeof(err)) && ms == 0, "age 0");
-		check(!tcs_parse_age("2.5", &ms, err, sizeof(err)) && ms == 2500,
+		check(!cs_parse_age("0", &ms, err, sizeof(err)) && ms == 0, "age 0");
+		check(!cs_parse_age("2.5", &ms, err, sizeof(err)) && ms == 2500,
 		      "age 2.5");
-		check(!tcs_parse_age("3600", &ms, err, sizeof(err)) && ms == 3600000,
+		check(!cs_parse_age("3600", &ms, err, sizeof(err)) && ms == 3600000,
 		      "age 3600");
-		check(tcs_parse_age("-1", &ms, err, sizeof(err)) == -1 &&
+		check(cs_parse_age("-1", &ms, err, sizeof(err)) == -1 &&
 		      !strcmp(err, "invalid age '-1' (want seconds, 0 or more, decimals allowed)"),
 		      "age -1: %s", err);
-		check(tcs_parse_age("1m", &ms, err, sizeof(err)) == -1, "age 1m");
-		check(tcs_parse_age("inf", &ms, err, sizeof(err)) == -1, "age inf");
-		check(tcs_parse_age("1e99", &ms, err, sizeof(err)) == -1, "age 1e99");
-		check(tcs_parse_age("", &ms, err, sizeof(err)) == -1, "age empty");
+		check(cs_parse_age("1m", &ms, err, sizeof(err)) == -1, "age 1m");
+		check(cs_parse_age("inf", &ms, err, sizeof(err)) == -1, "age inf");
+		check(cs_parse_age("1e99", &ms, err, sizeof(err)) == -1, "age 1e99");
+		check(cs_parse_age("", &ms, err, sizeof(err)) == -1, "age empty");
 	}
 }
 
