@@ -1,15 +1,12 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # tcp_closestat: build the module, the reader, the tests and the benchmark.
+# `make help' lists the targets (the "## " comments below) and variables.
 #
-#   make                  build tcp_closestat.ko against KDIR
-#   make tools            build tools/closestat
-#   make check            install what is needed, build for every supported
-#                         kernel, boot each in QEMU and run the selftests
-#   make demo             boot a guest, load the module, drive nginx + wrk,
-#                         show closestat's table and rates
-#   make bench            measure the cost (see Documentation/performance.rst)
-#   make style / sparse   checkpatch / sparse over the module sources
+# The tree: module/ the kernel module, uapi/ the ABI it shares with its
+# readers, tools/ closestat, selftests/ the tests with their workload
+# driver, the benchmark (bench/) and the QEMU lane (qemu/), scripts/ the
+# tree's helpers, Documentation/ the manuals.
 
 KERNELRELEASE ?= $(shell uname -r)
 # The running kernel's headers, else the first installed kernel's (said so).
@@ -20,6 +17,10 @@ KVERS ?= $(notdir $(patsubst %/build,%,$(wildcard /lib/modules/6.1.*-amd64/build
 		/lib/modules/6.12.*-amd64/build)))
 BUILD ?= $(CURDIR)/build
 LINUX_SOURCE_VERSIONS ?= 6.1 6.12
+# Every build of the module uses the same flags: W=1, and warnings are
+# errors unless WERROR=0.
+WERROR ?= 1
+KBUILD_FLAGS := W=1 $(if $(filter 1,$(WERROR)),KCFLAGS=-Werror)
 
 ifeq ($(V),1)
 Q :=
@@ -29,12 +30,13 @@ endif
 
 MODULE_SRCS := Kbuild $(wildcard module/*.[ch]) $(wildcard uapi/linux/*.h)
 
-.PHONY: all module modules-all tools deps ksrc check check-installed demo \
-	demo-installed bench bench-installed style sparse clean help
+.PHONY: all module modules-all tools selftests deps ksrc check \
+	check-installed demo demo-installed bench bench-installed bench-smoke \
+	style sparse clean help
 
-all: module
+all: module ## the module for KDIR (default target)
 
-module:
+module: ## tcp_closestat.ko, built here against KDIR
 	@test -n "$(KDIR)" && test -d "$(KDIR)" || { \
 	  echo "tcp_closestat: no kernel headers at '$(KDIR)'." >&2; \
 	  echo "  Install them (Debian: apt-get install linux-headers-\$$(uname -r))" >&2; \
@@ -42,63 +44,69 @@ module:
 	  exit 2; }
 	@case "$(KDIR)" in /lib/modules/$(KERNELRELEASE)/build) ;; *) \
 	  echo "tcp_closestat: building against $(KDIR) (not the running kernel's headers)";; esac
-	$(Q)$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+	$(Q)$(MAKE) -C $(KDIR) M=$(CURDIR) $(KBUILD_FLAGS) modules
 
 # One out-of-tree build directory per kernel: build/<release>/tcp_closestat.ko
 $(BUILD)/%/tcp_closestat.ko: $(MODULE_SRCS)
 	$(Q)mkdir -p $(BUILD)/$*
 	$(Q)cp --parents $(MODULE_SRCS) $(BUILD)/$*/
-	$(Q)$(MAKE) -C /lib/modules/$*/build M=$(BUILD)/$* W=1 KCFLAGS=-Werror modules
+	$(Q)$(MAKE) -C /lib/modules/$*/build M=$(BUILD)/$* $(KBUILD_FLAGS) modules
 
+modules-all: ## the module for every kernel in KVERS, into BUILD/<release>/
 modules-all: $(foreach k,$(KVERS),$(BUILD)/$(k)/tcp_closestat.ko)
 
-tools:
+tools: ## tools/closestat
 	$(Q)$(MAKE) -C tools
 
-deps:
+selftests: ## the selftests and their workload driver, into BUILD/selftests/
+	$(Q)$(MAKE) -C selftests BUILD=$(BUILD)
+
+deps: ## install the Debian packages everything below needs
 	$(Q)scripts/install-deps.sh
 
 # Kernel sources for checkpatch and the kselftest headers.
-ksrc:
+ksrc: ## checkpatch and the kselftest headers, from linux-source
 	$(Q)scripts/extract-ksrc.sh $(BUILD)/ksrc $(LINUX_SOURCE_VERSIONS)
 
 # deps may install the kernels, so what follows it runs in a new make that
 # finds them (KVERS is computed when a make starts).
-check: deps
+check: deps ## deps, then check-installed (what CI runs)
 	$(Q)$(MAKE) check-installed
 
-check-installed: modules-all tools ksrc
-	$(Q)$(MAKE) style sparse
-	$(Q)$(MAKE) -C selftests BUILD=$(BUILD)
+check-installed: modules-all tools ksrc ## style, sparse, unit tests, fuzzing, every selftest on every kernel
+	$(Q)$(MAKE) style sparse selftests
 	$(Q)$(MAKE) -C tools check
-	$(Q)selftests/bench/bench.sh --smoke $(KVERS)	# the pipeline, not the timing
+	$(Q)$(MAKE) bench-smoke
 	$(Q)selftests/qemu/check.sh $(KVERS)	# last: its last line is the verdict
 
 # The demo builds the module as README.md says (`make`), for the guest's kernel.
 DEMO_KVER ?= $(lastword $(KVERS))
 
-demo: deps
+demo: deps ## deps, then demo-installed
 	$(Q)$(MAKE) demo-installed
 
-demo-installed: tools
+demo-installed: tools ## boot a guest, drive nginx + wrk, show closestat
 	$(Q)$(MAKE) -C selftests drivers BUILD=$(BUILD)
 	$(Q)$(MAKE) module KDIR=/lib/modules/$(DEMO_KVER)/build
 	$(Q)TCS_KO=$(CURDIR)/tcp_closestat.ko selftests/qemu/run.sh $(DEMO_KVER) selftests/demo.sh
 
-bench: deps
+bench: deps ## deps, then bench-installed
 	$(Q)$(MAKE) bench-installed
 
-bench-installed: modules-all tools
+bench-installed: modules-all tools ## measure the cost (Documentation/performance.rst)
 	$(Q)selftests/bench/bench.sh $(KVERS)
 
+bench-smoke: modules-all tools ## every step of bench at tiny sizes, no timing judged
+	$(Q)selftests/bench/bench.sh --smoke $(KVERS)
+
 # Both fail on any finding: checkpatch (--strict) and sparse on every kernel.
-style: ksrc
+style: ksrc ## checkpatch --strict over module/ and uapi/
 	$(Q)$(BUILD)/ksrc/$(lastword $(LINUX_SOURCE_VERSIONS))/scripts/checkpatch.pl \
 		--no-tree --strict --quiet --show-types -f $(wildcard module/*.[ch]) \
 		uapi/linux/*.h
 	@echo "checkpatch: module/ and uapi/ clean"
 
-sparse:
+sparse: ## sparse (C=1) and W=1 over the module, on every kernel
 	$(Q)for k in $(KVERS); do \
 	  rm -rf $(BUILD)/sparse-$$k && mkdir -p $(BUILD)/sparse-$$k && \
 	  cp --parents $(MODULE_SRCS) $(BUILD)/sparse-$$k/ && \
@@ -108,11 +116,19 @@ sparse:
 	  echo "sparse: clean on $$k"; \
 	done
 
-clean:
+clean: ## remove what the builds made
 	$(Q)if [ -n "$(KDIR)" ] && [ -d "$(KDIR)" ]; then \
 	  $(MAKE) -C $(KDIR) M=$(CURDIR) clean; fi
 	$(Q)$(MAKE) -C tools clean
 	$(Q)rm -rf $(BUILD)
 
-help:
-	@sed -n 's/^#   //p' Makefile
+help: ## this list
+	@echo 'Targets:'
+	@sed -n 's/^\([a-z-]*\):.*## \(.*\)/  \1\t\2/p' $(MAKEFILE_LIST) | expand -t 20
+	@echo
+	@echo 'Variables (make VAR=value):'
+	@echo '  KDIR      kernel build tree for `make'"'"' ($(KDIR))'
+	@echo '  KVERS     kernels of modules-all, check and bench ($(KVERS))'
+	@echo '  BUILD     output directory ($(BUILD))'
+	@echo '  WERROR    0: warnings do not fail the module build ($(WERROR))'
+	@echo '  V         1: show every command'
