@@ -13,6 +13,8 @@
  */
 
 #include <linux/capability.h>
+#include <linux/in6.h>
+#include <linux/math64.h>
 #include <linux/proc_fs.h>
 #include <linux/slab.h>
 #include <linux/timekeeping.h>
@@ -199,6 +201,85 @@ static int tcs_ctl_write(struct file *file, char *buf, size_t size)
 	return 0;
 }
 
+/*
+ * /proc/net/tcp_closestat_sockets.  Position 0 is the header, p + 1 the
+ * tracked entry at position p of tcs_track_next().  Each entry is copied
+ * out under its bucket's lock and shown from the copy.
+ */
+struct tcs_sockets_iter {
+	struct seq_net_private p;
+	struct tcs_sock_info info;
+	u64 now;
+};
+
+static void *tcs_sockets_find(struct seq_file *seq, loff_t *pos)
+{
+	struct tcs_sockets_iter *it = seq->private;
+	u64 tpos = *pos - 1;
+	bool found;
+
+	found = tcs_track_next(tcs_net(seq_file_net(seq)), &tpos, &it->info);
+	*pos = tpos + 1;
+	return found ? &it->info : NULL;
+}
+
+static void *tcs_sockets_start(struct seq_file *seq, loff_t *pos)
+{
+	struct tcs_sockets_iter *it = seq->private;
+
+	it->now = ktime_get_ns();
+	if (*pos == 0)
+		return SEQ_START_TOKEN;
+	return tcs_sockets_find(seq, pos);
+}
+
+static void *tcs_sockets_next(struct seq_file *seq, void *v, loff_t *pos)
+{
+	++*pos;
+	return tcs_sockets_find(seq, pos);
+}
+
+static void tcs_sockets_stop(struct seq_file *seq, void *v)
+{
+}
+
+static void tcs_show_addr(struct seq_file *seq, u8 family,
+			  const struct in6_addr *addr, u16 port)
+{
+	if (family == AF_INET6)
+		seq_printf(seq, " [%pI6c]:%u", addr, port);
+	else
+		seq_printf(seq, " %pI4:%u", &addr->s6_addr32[0], port);
+}
+
+static int tcs_sockets_show(struct seq_file *seq, void *v)
+{
+	struct tcs_sockets_iter *it = seq->private;
+	const struct tcs_sock_info *info = v;
+
+	if (v == SEQ_START_TOKEN) {
+		seq_puts(seq, TCS_SOCK_COL_STATE " " TCS_SOCK_COL_LOCAL " "
+			 TCS_SOCK_COL_REMOTE " " TCS_SOCK_COL_AGE " "
+			 TCS_SOCK_COL_INODE "\n");
+		return 0;
+	}
+	seq_puts(seq, tcs_state_names[info->state]);
+	tcs_show_addr(seq, info->family, &info->saddr, info->sport);
+	tcs_show_addr(seq, info->family, &info->daddr, info->dport);
+	seq_printf(seq, " %llu %lu\n",
+		   it->now > info->since ?
+		   div_u64(it->now - info->since, NSEC_PER_MSEC) : 0,
+		   info->ino);
+	return 0;
+}
+
+static const struct seq_operations tcs_sockets_seq_ops = {
+	.start	= tcs_sockets_start,
+	.next	= tcs_sockets_next,
+	.stop	= tcs_sockets_stop,
+	.show	= tcs_sockets_show,
+};
+
 int tcs_proc_init(struct net *net)
 {
 	if (!proc_create_net(TCS_PROC_NAME, 0444, net->proc_net, &tcs_seq_ops,
@@ -215,7 +296,8 @@ int tcs_proc_init(struct net *net)
 				    tcs_hist_show, NULL))
 		goto err_hist;
 	if (!proc_create_net(TCS_PROC_SOCKETS_NAME, 0444, net->proc_net,
-			     &tcs_sockets_seq_ops, tcs_sockets_iter_size()))
+			     &tcs_sockets_seq_ops,
+			     sizeof(struct tcs_sockets_iter)))
 		goto err_sockets;
 	return 0;
 

@@ -3,6 +3,7 @@
 #define _TCP_CLOSESTAT_H
 
 #include <linux/bits.h>
+#include <linux/in6.h>
 #include <linux/mutex.h>
 #include <linux/percpu.h>
 #include <linux/seq_file.h>
@@ -104,6 +105,19 @@ struct tcs_ports {
 	struct tcs_port *p[TCS_NR_SIDES];
 };
 
+/*
+ * What /proc/net/tcp_closestat_sockets shows of a tracked socket, copied
+ * from the socket when its entry is made (track.c).
+ */
+struct tcs_sock_info {
+	u64 since;			/* ktime_get_ns() at entry */
+	unsigned long ino;
+	struct in6_addr saddr, daddr;	/* v4 in the first word */
+	u16 sport, dport;
+	u8 family;
+	u8 state;			/* enum tcs_state */
+};
+
 /* table.c */
 void tcs_table_init(struct tcs_net *tn);
 void tcs_table_free(struct tcs_net *tn);
@@ -135,8 +149,7 @@ bool tcs_track_tw_switch(const void *tw);
 void tcs_track_tw_kill(const void *tw, enum tcs_slot fate);
 void tcs_track_purge(struct tcs_net *tn);
 unsigned long tcs_track_scan(struct tcs_net *tn);
-extern const struct seq_operations tcs_sockets_seq_ops;
-size_t tcs_sockets_iter_size(void);
+bool tcs_track_next(struct tcs_net *tn, u64 *pos, struct tcs_sock_info *info);
 
 /* probes.c */
 int tcs_probes_register(void);

@@ -72,12 +72,7 @@ struct tcs_track {
 	const void *obj;		/* struct sock or inet_timewait_sock */
 	struct tcs_net *tn;
 	struct tcs_ports ports;
-	u64 since;			/* ktime_get_ns() at entry */
-	unsigned long ino;
-	struct in6_addr saddr, daddr;	/* v4 in the first word */
-	u16 sport, dport;
-	u8 family;
-	u8 state;			/* enum tcs_state */
+	struct tcs_sock_info info;	/* what /proc shows */
 };
 
 struct tcs_bucket {
@@ -194,8 +189,8 @@ static struct tcs_track *tcs_take(const void *obj)
 /* Account the end of @t's stay in its state at @now. */
 static void tcs_leave(struct tcs_track *t, u64 now)
 {
-	tcs_inc(&t->ports, TCS_S_TRACK_OUT + t->state);
-	tcs_hist_add(t->tn, t->state, now - t->since);
+	tcs_inc(&t->ports, TCS_S_TRACK_OUT + t->info.state);
+	tcs_hist_add(t->tn, t->info.state, now - t->info.since);
 }
 
 static struct tcs_track *tcs_alloc(void)
@@ -231,19 +226,20 @@ static void tcs_free(struct tcs_track *t)
 		kmem_cache_free(tcs_track_cache, t);
 }
 
-static void tcs_copy_addrs(struct tcs_track *t, const struct sock_common *skc)
+static void tcs_copy_addrs(struct tcs_sock_info *info,
+			   const struct sock_common *skc)
 {
 #if IS_ENABLED(CONFIG_IPV6)
 	if (skc->skc_family == AF_INET6) {
-		t->saddr = skc->skc_v6_rcv_saddr;
-		t->daddr = skc->skc_v6_daddr;
+		info->saddr = skc->skc_v6_rcv_saddr;
+		info->daddr = skc->skc_v6_daddr;
 		return;
 	}
 #endif
-	memset(&t->saddr, 0, sizeof(t->saddr));
-	memset(&t->daddr, 0, sizeof(t->daddr));
-	t->saddr.s6_addr32[0] = skc->skc_rcv_saddr;
-	t->daddr.s6_addr32[0] = skc->skc_daddr;
+	memset(&info->saddr, 0, sizeof(info->saddr));
+	memset(&info->daddr, 0, sizeof(info->daddr));
+	info->saddr.s6_addr32[0] = skc->skc_rcv_saddr;
+	info->daddr.s6_addr32[0] = skc->skc_daddr;
 }
 
 /*
@@ -265,7 +261,7 @@ static void tcs_insert(struct tcs_track *t)
 
 	if (old) {
 		if (!READ_ONCE(old->tn->dying))
-			tcs_inc(&old->ports, TCS_S_TRACK_OUT + old->state);
+			tcs_inc(&old->ports, TCS_S_TRACK_OUT + old->info.state);
 		tcs_free(old);
 	}
 }
@@ -289,13 +285,13 @@ void tcs_track_enter(struct tcs_net *tn, const struct tcs_ports *ports,
 	t->obj = skc;
 	t->tn = tn;
 	t->ports = *ports;
-	t->since = ktime_get_ns();
-	t->state = state;
-	t->family = skc->skc_family;
-	t->sport = skc->skc_num;
-	t->dport = ntohs(skc->skc_dport);
-	t->ino = ino;
-	tcs_copy_addrs(t, skc);
+	t->info.since = ktime_get_ns();
+	t->info.state = state;
+	t->info.family = skc->skc_family;
+	t->info.sport = skc->skc_num;
+	t->info.dport = ntohs(skc->skc_dport);
+	t->info.ino = ino;
+	tcs_copy_addrs(&t->info, skc);
 
 	percpu_counter_inc(&tcs_nr_tracked);
 	tcs_inc(ports, TCS_S_TRACK_IN + state);
@@ -340,7 +336,7 @@ struct tcs_net *tcs_track_hashdance(const struct sock *sk, const void *tw,
 	t = tcs_take(sk);
 	if (!t)
 		return NULL;
-	if (t->state != TCS_STATE_FIN_WAIT2) {
+	if (t->info.state != TCS_STATE_FIN_WAIT2) {
 		/* not reached: only FIN_WAIT2 of the three precedes a timewait */
 		tcs_leave(t, ktime_get_ns());
 		tcs_free(t);
@@ -349,12 +345,12 @@ struct tcs_net *tcs_track_hashdance(const struct sock *sk, const void *tw,
 	if (state == TCS_STATE_TIME_WAIT) {
 		now = ktime_get_ns();
 		tcs_leave(t, now);
-		t->state = TCS_STATE_TIME_WAIT;
-		t->since = now;
+		t->info.state = TCS_STATE_TIME_WAIT;
+		t->info.since = now;
 		tcs_inc(&t->ports, TCS_S_TRACK_IN + TCS_STATE_TIME_WAIT);
 	}
 	t->obj = tw;
-	t->ino = 0;
+	t->info.ino = 0;
 	*ports = t->ports;
 	tn = t->tn;
 	tcs_insert(t);		/* another CPU may end @t from here on */
@@ -376,11 +372,11 @@ bool tcs_track_tw_switch(const void *tw)
 		return false;
 	spin_lock_irqsave(&b->lock, flags);
 	t = tcs_find(b, tw);
-	if (t && t->state == TCS_STATE_FIN_WAIT2 && !READ_ONCE(t->tn->dying)) {
+	if (t && t->info.state == TCS_STATE_FIN_WAIT2 && !READ_ONCE(t->tn->dying)) {
 		now = ktime_get_ns();
 		tcs_leave(t, now);
-		t->state = TCS_STATE_TIME_WAIT;
-		t->since = now;
+		t->info.state = TCS_STATE_TIME_WAIT;
+		t->info.since = now;
 		tcs_inc(&t->ports, TCS_S_TRACK_IN + TCS_STATE_TIME_WAIT);
 	} else {
 		t = NULL;
@@ -399,7 +395,7 @@ void tcs_track_tw_kill(const void *tw, enum tcs_slot fate)
 	t = tcs_take(tw);
 	if (!t)
 		return;
-	if (t->state == TCS_STATE_TIME_WAIT)
+	if (t->info.state == TCS_STATE_TIME_WAIT)
 		tcs_inc(&t->ports, fate);
 	tcs_leave(t, ktime_get_ns());
 	tcs_free(t);
@@ -451,7 +447,7 @@ unsigned long tcs_track_scan(struct tcs_net *tn)
 			continue;
 		spin_lock_irqsave(&b->lock, flags);
 		hlist_for_each_entry(t, &b->head, node) {
-			if (t->tn != tn || t->state != TCS_STATE_CLOSE_WAIT)
+			if (t->tn != tn || t->info.state != TCS_STATE_CLOSE_WAIT)
 				continue;
 			for (side = 0; side < TCS_NR_SIDES; side++) {
 				struct tcs_port *port = t->ports.p[side];
@@ -459,8 +455,8 @@ unsigned long tcs_track_scan(struct tcs_net *tn)
 				if (!port)
 					continue;
 				if (port->scan_gen != gen ||
-				    t->since < port->oldest_ns)
-					port->oldest_ns = t->since;
+				    t->info.since < port->oldest_ns)
+					port->oldest_ns = t->info.since;
 				WRITE_ONCE(port->scan_gen, gen);
 			}
 		}
@@ -470,29 +466,22 @@ unsigned long tcs_track_scan(struct tcs_net *tn)
 }
 
 /*
- * /proc/net/tcp_closestat_sockets.  Position 0 is the header; position
- * (bucket << 16 | n) + 1 is the n-th entry of this namespace in a bucket.
- * Each entry is copied out under its bucket's lock and shown from the copy.
+ * The tracked entries of @tn, one at a time, for
+ * /proc/net/tcp_closestat_sockets: copy into @info the first entry of @tn
+ * at a position >= *@pos, and store its position in *@pos.  Position
+ * (bucket << 16 | n) is the n-th entry of @tn in a bucket.  The copy is
+ * made under the bucket's lock.  Returns false, with *@pos past the last
+ * bucket, when there is none.
  */
-struct tcs_sockets_iter {
-	struct seq_net_private p;
-	struct tcs_track copy;
-	u64 now;
-};
-
-static const char *const tcs_state_names[] = TCS_STATE_NAMES;
-
-static void *tcs_sockets_find(struct seq_file *seq, loff_t *pos)
+bool tcs_track_next(struct tcs_net *tn, u64 *pos, struct tcs_sock_info *info)
 {
-	struct tcs_sockets_iter *it = seq->private;
-	struct tcs_net *tn = tcs_net(seq_file_net(seq));
-	loff_t bucket = (*pos - 1) >> 16, n = (*pos - 1) & 0xffff;
+	u64 bucket = *pos >> 16, n = *pos & 0xffff;
 
 	for (; bucket < BIT(tcs_bucket_bits); bucket++, n = 0) {
 		struct tcs_bucket *b = &tcs_buckets[bucket];
 		struct tcs_track *t;
 		unsigned long flags;
-		loff_t i = 0;
+		u64 i = 0;
 
 		if (hlist_empty(&b->head))
 			continue;
@@ -500,75 +489,14 @@ static void *tcs_sockets_find(struct seq_file *seq, loff_t *pos)
 		hlist_for_each_entry(t, &b->head, node) {
 			if (t->tn != tn || i++ < n)
 				continue;
-			it->copy = *t;
+			*info = t->info;
 			spin_unlock_irqrestore(&b->lock, flags);
-			*pos = (bucket << 16 | (i - 1)) + 1;
-			return &it->copy;
+			*pos = bucket << 16 | (i - 1);
+			return true;
 		}
 		spin_unlock_irqrestore(&b->lock, flags);
 		cond_resched();
 	}
-	*pos = ((loff_t)BIT(tcs_bucket_bits) << 16) + 1;
-	return NULL;
-}
-
-static void *tcs_sockets_start(struct seq_file *seq, loff_t *pos)
-{
-	struct tcs_sockets_iter *it = seq->private;
-
-	it->now = ktime_get_ns();
-	if (*pos == 0)
-		return SEQ_START_TOKEN;
-	return tcs_sockets_find(seq, pos);
-}
-
-static void *tcs_sockets_next(struct seq_file *seq, void *v, loff_t *pos)
-{
-	++*pos;
-	return tcs_sockets_find(seq, pos);
-}
-
-static void tcs_sockets_stop(struct seq_file *seq, void *v)
-{
-}
-
-static void tcs_show_addr(struct seq_file *seq, u8 family,
-			  const struct in6_addr *addr, u16 port)
-{
-	if (family == AF_INET6)
-		seq_printf(seq, " [%pI6c]:%u", addr, port);
-	else
-		seq_printf(seq, " %pI4:%u", &addr->s6_addr32[0], port);
-}
-
-static int tcs_sockets_show(struct seq_file *seq, void *v)
-{
-	struct tcs_sockets_iter *it = seq->private;
-	struct tcs_track *t = v;
-
-	if (v == SEQ_START_TOKEN) {
-		seq_puts(seq, TCS_SOCK_COL_STATE " " TCS_SOCK_COL_LOCAL " "
-			 TCS_SOCK_COL_REMOTE " " TCS_SOCK_COL_AGE " "
-			 TCS_SOCK_COL_INODE "\n");
-		return 0;
-	}
-	seq_puts(seq, tcs_state_names[t->state]);
-	tcs_show_addr(seq, t->family, &t->saddr, t->sport);
-	tcs_show_addr(seq, t->family, &t->daddr, t->dport);
-	seq_printf(seq, " %llu %lu\n",
-		   it->now > t->since ? div_u64(it->now - t->since, NSEC_PER_MSEC) : 0,
-		   t->ino);
-	return 0;
-}
-
-const struct seq_operations tcs_sockets_seq_ops = {
-	.start	= tcs_sockets_start,
-	.next	= tcs_sockets_next,
-	.stop	= tcs_sockets_stop,
-	.show	= tcs_sockets_show,
-};
-
-size_t tcs_sockets_iter_size(void)
-{
-	return sizeof(struct tcs_sockets_iter);
+	*pos = (u64)BIT(tcs_bucket_bits) << 16;
+	return false;
 }
