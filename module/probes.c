@@ -123,7 +123,7 @@ static int tcs_set_state_pre(struct kprobe *p, struct pt_regs *regs)
 		if (this_cpu_read(tcs_tw_hashed) == sk)
 			this_cpu_write(tcs_tw_hashed, NULL);
 		else
-			tcs_track_exit_sk(sk);
+			tcs_track_leave_sk(sk);
 	}
 
 	if (unlikely(state == TCP_CLOSE &&

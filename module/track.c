@@ -303,7 +303,7 @@ untracked:
 }
 
 /* A full socket left CLOSE_WAIT or FIN_WAIT2. */
-void tcs_track_exit_sk(const void *obj)
+void tcs_track_leave_sk(const void *obj)
 {
 	struct tcs_track *t;
 
