@@ -193,6 +193,17 @@ static void tcs_leave(struct tcs_track *t, u64 now)
 	tcs_hist_add(t->tn, t->info.state, now - t->info.since);
 }
 
+/* @t's FIN_WAIT2 stay ends now, and its TIME_WAIT stay starts. */
+static void tcs_to_time_wait(struct tcs_track *t)
+{
+	u64 now = ktime_get_ns();
+
+	tcs_leave(t, now);
+	t->info.state = TCS_STATE_TIME_WAIT;
+	t->info.since = now;
+	tcs_inc(&t->ports, TCS_S_TRACK_IN + TCS_STATE_TIME_WAIT);
+}
+
 static struct tcs_track *tcs_alloc(void)
 {
 	struct tcs_track *t = NULL;
@@ -329,7 +340,6 @@ struct tcs_net *tcs_track_hashdance(const struct sock *sk, const void *tw,
 {
 	struct tcs_track *t;
 	struct tcs_net *tn;
-	u64 now;
 
 	if (!tcs_max_tracked)
 		return NULL;
@@ -342,13 +352,8 @@ struct tcs_net *tcs_track_hashdance(const struct sock *sk, const void *tw,
 		tcs_free(t);
 		return NULL;
 	}
-	if (state == TCS_STATE_TIME_WAIT) {
-		now = ktime_get_ns();
-		tcs_leave(t, now);
-		t->info.state = TCS_STATE_TIME_WAIT;
-		t->info.since = now;
-		tcs_inc(&t->ports, TCS_S_TRACK_IN + TCS_STATE_TIME_WAIT);
-	}
+	if (state == TCS_STATE_TIME_WAIT)
+		tcs_to_time_wait(t);
 	t->obj = tw;
 	t->info.ino = 0;
 	*ports = t->ports;
@@ -366,21 +371,15 @@ bool tcs_track_tw_switch(const void *tw)
 	struct tcs_bucket *b = tcs_bucket(tw);
 	struct tcs_track *t;
 	unsigned long flags;
-	u64 now;
 
 	if (!tcs_max_tracked)
 		return false;
 	spin_lock_irqsave(&b->lock, flags);
 	t = tcs_find(b, tw);
-	if (t && t->info.state == TCS_STATE_FIN_WAIT2 && !READ_ONCE(t->tn->dying)) {
-		now = ktime_get_ns();
-		tcs_leave(t, now);
-		t->info.state = TCS_STATE_TIME_WAIT;
-		t->info.since = now;
-		tcs_inc(&t->ports, TCS_S_TRACK_IN + TCS_STATE_TIME_WAIT);
-	} else {
+	if (t && t->info.state == TCS_STATE_FIN_WAIT2 && !READ_ONCE(t->tn->dying))
+		tcs_to_time_wait(t);
+	else
 		t = NULL;
-	}
 	spin_unlock_irqrestore(&b->lock, flags);
 	return t;
 }
