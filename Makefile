@@ -28,7 +28,8 @@ else
 Q := @
 endif
 
-MODULE_SRCS := Kbuild $(wildcard module/*.[ch]) $(wildcard uapi/linux/*.h)
+MODULE_SRCS := Kbuild module/compat.mk $(wildcard module/*.[ch]) \
+	       $(wildcard uapi/linux/*.h)
 
 .PHONY: all module modules-all tools selftests deps ksrc check \
 	check-installed demo demo-installed bench bench-installed bench-smoke \

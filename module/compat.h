@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Differences between the kernels tcp_closestat supports (6.1 to 6.12),
- * kept in one place.  Kbuild defines the TCS_HAVE_* symbols by looking at
+ * kept in one place.  compat.mk defines the TCS_HAVE_* symbols by looking at
  * the headers of the kernel being built against.
  */
 #ifndef _TCS_COMPAT_H
