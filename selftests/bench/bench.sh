@@ -57,8 +57,9 @@ for k in "$@"; do
 		die "$BUILD/$k/tcp_closestat.ko missing: run make modules-all"
 	d=$BUILD/$k/bench-floor
 	mkdir -p "$d"
-	for f in Kbuild tcs_floor.c; do
-		cmp -s "selftests/bench/floor/$f" "$d/$f" || cp "selftests/bench/floor/$f" "$d/"
+	for f in selftests/bench/floor/Kbuild selftests/bench/floor/tcs_floor.c \
+		 module/compat.h module/compat.mk; do
+		cmp -s "$f" "$d/${f##*/}" || cp "$f" "$d/"
 	done
 	make -s -C "/lib/modules/$k/build" M="$d" W=1 modules ||
 		die "cannot build the floor module for $k"

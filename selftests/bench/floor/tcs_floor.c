@@ -15,11 +15,7 @@
 #include <linux/module.h>
 #include <linux/percpu.h>
 
-#ifdef FLOOR_HAVE_TWSK_HASHDANCE_SCHEDULE
-#define FLOOR_HASHDANCE_SYMBOL "inet_twsk_hashdance_schedule"
-#else
-#define FLOOR_HASHDANCE_SYMBOL "inet_twsk_hashdance"
-#endif
+#include "compat.h"		/* module/compat.h, copied here by bench.sh */
 
 enum floor_hook {
 	FLOOR_SET_STATE,
@@ -41,7 +37,7 @@ static int floor_pre(struct kprobe *p, struct pt_regs *regs);
 static struct kprobe floor_kp[FLOOR_NR_KPROBES] = {
 	[FLOOR_SET_STATE] = { .symbol_name = "tcp_set_state" },
 	[FLOOR_TIME_WAIT] = { .symbol_name = "tcp_time_wait" },
-	[FLOOR_HASHDANCE] = { .symbol_name = FLOOR_HASHDANCE_SYMBOL },
+	[FLOOR_HASHDANCE] = { .symbol_name = TCS_TW_HASHDANCE_SYMBOL },
 	[FLOOR_TW_TIMER]  = { .symbol_name = "tw_timer_handler" },
 	[FLOOR_TW_KILL]   = { .symbol_name = "inet_twsk_kill" },
 };
@@ -141,7 +137,7 @@ static void __exit floor_exit(void)
 			  floor_kretprobes[i]->nmissed;
 	pr_info("hits tcp_set_state %lu tcp_time_wait %lu %s %lu tw_timer_handler %lu inet_twsk_kill %lu tcp_timewait_state_process %lu/%lu tcp_twsk_unique %lu/%lu missed %lu\n",
 		sum[FLOOR_SET_STATE], sum[FLOOR_TIME_WAIT],
-		FLOOR_HASHDANCE_SYMBOL, sum[FLOOR_HASHDANCE],
+		TCS_TW_HASHDANCE_SYMBOL, sum[FLOOR_HASHDANCE],
 		sum[FLOOR_TW_TIMER], sum[FLOOR_TW_KILL],
 		sum[FLOOR_TW_PROCESS], sum[FLOOR_NR_PROBES],
 		sum[FLOOR_TWSK_UNIQUE], sum[FLOOR_NR_PROBES + 1], missed);
