@@ -26,6 +26,7 @@
 #include <netinet/in.h>
 
 #include "cs_parse.h"
+#include "json_writer.h"
 
 #define PROG		"closestat"
 #define NETNS_RUN_DIR	"/run/netns"
@@ -704,43 +705,56 @@ static void print_table(const struct view *v)
 	free(cells);
 }
 
+/* Every JSON document is an object that starts with its "version". */
+static void json_begin(struct jsonw *w)
+{
+	jsonw_init(w, stdout);
+	jsonw_start_object(w);
+	jsonw_u64_field(w, "version", JSON_VERSION);
+}
+
 static void print_json(const struct view *v, double interval)
 {
 	struct timespec now;
+	struct jsonw w;
 	unsigned int c;
 	size_t i;
 
-	printf("{\"version\": %d", JSON_VERSION);
+	json_begin(&w);
 	if (interval > 0) {
 		clock_gettime(CLOCK_REALTIME, &now);
-		printf(", \"time\": %lld.%03ld, \"interval\": %.3f",
-		       (long long)now.tv_sec, now.tv_nsec / 1000000, interval);
+		jsonw_name(&w, "time");
+		jsonw_number(&w, "%lld.%03ld", (long long)now.tv_sec,
+			     now.tv_nsec / 1000000);
+		jsonw_name(&w, "interval");
+		jsonw_number(&w, "%.3f", interval);
 	}
-	printf(", \"ports\": [");
+	jsonw_name(&w, "ports");
+	jsonw_start_array(&w);
 	for (i = 0; i < v->nrows; i++) {
 		const struct cs_row *r = &v->t.rows[v->row[i]];
 		const uint64_t *val = cs_vals(&v->t, v->row[i]);
-		bool first = true;
 
-		printf("%s{\"%s\": \"%s\", \"%s\": %u", i ? ", " : "",
-		       TCS_COL_SIDE, cs_side_names[r->side], TCS_COL_PORT, r->port);
+		jsonw_start_object(&w);
+		jsonw_string_field(&w, TCS_COL_SIDE, cs_side_names[r->side]);
+		jsonw_u64_field(&w, TCS_COL_PORT, r->port);
 		for (c = 0; c < v->ncols; c++)
-			printf(", \"%s\": %llu", v->t.cols[v->col[c]],
-			       (unsigned long long)val[v->col[c]]);
+			jsonw_u64_field(&w, v->t.cols[v->col[c]], val[v->col[c]]);
 		if (v->rate) {
-			printf(", \"rate\": {");
+			jsonw_name(&w, "rate");
+			jsonw_start_object(&w);
 			for (c = 0; c < v->ncols; c++) {
 				if (kind_of(v->counter[c]) != KIND_COUNTER)
 					continue;
-				printf("%s\"%s\": %.3f", first ? "" : ", ",
-				       v->t.cols[v->col[c]], v->rate[i * v->ncols + c]);
-				first = false;
+				jsonw_name(&w, v->t.cols[v->col[c]]);
+				jsonw_number(&w, "%.3f", v->rate[i * v->ncols + c]);
 			}
-			printf("}");
+			jsonw_end_object(&w);
 		}
-		printf("}");
+		jsonw_end_object(&w);
 	}
-	printf("]}\n");
+	jsonw_end_array(&w);
+	jsonw_end_object(&w);
 }
 
 static void print_stat(const struct cs_stat *s)
@@ -748,11 +762,15 @@ static void print_stat(const struct cs_stat *s)
 	size_t i, w = 0;
 
 	if (opt.json) {
-		printf("{\"version\": %d, \"stat\": {", JSON_VERSION);
+		struct jsonw j;
+
+		json_begin(&j);
+		jsonw_name(&j, "stat");
+		jsonw_start_object(&j);
 		for (i = 0; i < s->n; i++)
-			printf("%s\"%s\": %llu", i ? ", " : "", s->e[i].name,
-			       (unsigned long long)s->e[i].value);
-		printf("}}\n");
+			jsonw_u64_field(&j, s->e[i].name, s->e[i].value);
+		jsonw_end_object(&j);
+		jsonw_end_object(&j);
 		return;
 	}
 	for (i = 0; i < s->n; i++)
@@ -977,24 +995,30 @@ static void print_hist_json(const struct cs_hist *h)
 	char name[32];
 	unsigned int b;
 	uint64_t lo, hi;
+	struct jsonw w;
 	size_t i;
 
-	printf("{\"version\": %d, \"hist\": [", JSON_VERSION);
+	json_begin(&w);
+	jsonw_name(&w, "hist");
+	jsonw_start_array(&w);
 	for (i = 0; i < h->n; i++) {
 		const struct cs_hist_row *r = &h->row[i];
 
-		printf("%s{\"%s\": \"%s\", \"%s\": %llu, \"%s\": %llu, \"buckets\": {",
-		       i ? ", " : "", TCS_HIST_COL_STATE, r->state,
-		       TCS_HIST_COL_COUNT, (unsigned long long)r->count,
-		       TCS_HIST_COL_SUM, (unsigned long long)r->sum_ms);
+		jsonw_start_object(&w);
+		jsonw_string_field(&w, TCS_HIST_COL_STATE, r->state);
+		jsonw_u64_field(&w, TCS_HIST_COL_COUNT, r->count);
+		jsonw_u64_field(&w, TCS_HIST_COL_SUM, r->sum_ms);
+		jsonw_name(&w, "buckets");
+		jsonw_start_object(&w);
 		for (b = 0; b < TCS_HIST_BUCKETS; b++) {
 			cs_hist_bucket(b, &lo, &hi, name, sizeof(name));
-			printf("%s\"%s\": %llu", b ? ", " : "", name,
-			       (unsigned long long)r->bucket[b]);
+			jsonw_u64_field(&w, name, r->bucket[b]);
 		}
-		printf("}}");
+		jsonw_end_object(&w);
+		jsonw_end_object(&w);
 	}
-	printf("]}\n");
+	jsonw_end_array(&w);
+	jsonw_end_object(&w);
 }
 
 /* Milliseconds as exact decimal seconds: 1 -> 0.001, 4194304 -> 4194.304 */
@@ -1214,6 +1238,7 @@ static void run_stuck(void)
 	uint64_t *inodes;
 	size_t n = 0, ni = 0, no, i, j, b, e;
 	unsigned int wl = strlen(TCS_SOCK_COL_LOCAL), wr = strlen(TCS_SOCK_COL_REMOTE);
+	struct jsonw w;
 	char age[32];
 
 	read_sockets(&all);
@@ -1234,32 +1259,30 @@ static void run_stuck(void)
 	qsort(o, no, sizeof(*o), cmp_owner);
 
 	if (opt.json) {
-		printf("{\"version\": %d, \"stuck\": [", JSON_VERSION);
+		json_begin(&w);
+		jsonw_name(&w, "stuck");
+		jsonw_start_array(&w);
 		for (i = 0; i < n; i++) {
-			printf("%s{\"%s\": \"%s\", \"%s\": \"%s\", \"%s\": %llu, \"%s\": %llu, \"processes\": [",
-			       i ? ", " : "",
-			       TCS_SOCK_COL_LOCAL, k[i].local,
-			       TCS_SOCK_COL_REMOTE, k[i].remote,
-			       TCS_SOCK_COL_AGE, (unsigned long long)k[i].age_ms,
-			       TCS_SOCK_COL_INODE, (unsigned long long)k[i].inode);
+			jsonw_start_object(&w);
+			jsonw_string_field(&w, TCS_SOCK_COL_LOCAL, k[i].local);
+			jsonw_string_field(&w, TCS_SOCK_COL_REMOTE, k[i].remote);
+			jsonw_u64_field(&w, TCS_SOCK_COL_AGE, k[i].age_ms);
+			jsonw_u64_field(&w, TCS_SOCK_COL_INODE, k[i].inode);
+			jsonw_name(&w, "processes");
+			jsonw_start_array(&w);
 			owners_of(o, no, k[i].inode, &b, &e);
 			for (j = b; k[i].inode && j < e; j++) {
-				printf("%s{\"pid\": %d, \"command\": \"", j > b ? ", " : "",
-				       (int)o[j].pid);
+				jsonw_start_object(&w);
+				jsonw_u64_field(&w, "pid", o[j].pid);
 				/* comm is at most 15 bytes of anything */
-				for (const char *c = o[j].comm; *c; c++) {
-					if (*c == '"' || *c == '\\')
-						printf("\\%c", *c);
-					else if ((unsigned char)*c < 0x20)
-						printf("\\u%04x", (unsigned char)*c);
-					else
-						putchar(*c);
-				}
-				printf("\"}");
+				jsonw_string_field(&w, "command", o[j].comm);
+				jsonw_end_object(&w);
 			}
-			printf("]}");
+			jsonw_end_array(&w);
+			jsonw_end_object(&w);
 		}
-		printf("]}\n");
+		jsonw_end_array(&w);
+		jsonw_end_object(&w);
 	} else {
 		for (i = 0; i < n; i++) {
 			if (strlen(k[i].local) > wl)
