@@ -781,9 +781,58 @@ static void print_stat(const struct cs_stat *s)
 		       (unsigned long long)s->e[i].value);
 }
 
+/*
+ * Text for the Prometheus exposition format: '\\' and newline escaped in
+ * HELP texts, and '"' too in label values.
+ */
+static void prom_escaped(const char *s, bool label)
+{
+	for (; *s; s++) {
+		if (*s == '\\' || (label && *s == '"')) {
+			putchar('\\');
+			putchar(*s);
+		} else if (*s == '\n') {
+			fputs("\\n", stdout);
+		} else {
+			putchar(*s);
+		}
+	}
+}
+
 static void prom_family(const char *name, const char *help, const char *type)
 {
-	printf("# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	printf("# HELP %s ", name);
+	prom_escaped(help, false);
+	printf("\n# TYPE %s %s\n", name, type);
+}
+
+/*
+ * One sample line, name{label="value",...} value: after value come the
+ * labels' names and values in pairs, then NULL.
+ */
+__attribute__((sentinel))
+static void prom_sample(const char *name, const char *value, ...)
+{
+	const char *label;
+	char sep = '{';
+	va_list ap;
+
+	fputs(name, stdout);
+	va_start(ap, value);
+	while ((label = va_arg(ap, const char *))) {
+		putchar(sep);
+		fputs(label, stdout);
+		fputs("=\"", stdout);
+		prom_escaped(va_arg(ap, const char *), true);
+		putchar('"');
+		sep = ',';
+	}
+	va_end(ap);
+	if (sep == ',')
+		putchar('}');
+	putchar(' ');
+	fputs(value, stdout);
+	putchar('\n');
 }
 
 /* Lines of the stat file other than missed_<probe>. */
@@ -815,6 +864,7 @@ static void print_prom(const struct view *v, const struct cs_stat *s)
 		const char *col = v->t.cols[v->col[c]];
 		int k = v->counter[c];
 		char name[CS_MAX_NAME + 32], help[CS_MAX_NAME + 128];
+		char port[21], val[21];
 
 		if (kind_of(k) == KIND_COUNTER) {
 			snprintf(name, sizeof(name), "tcp_closestat_%s_total", col);
@@ -835,15 +885,16 @@ static void print_prom(const struct view *v, const struct cs_stat *s)
 		for (i = 0; i < v->nrows; i++) {
 			const struct cs_row *r = &v->t.rows[v->row[i]];
 
-			printf("%s{side=\"%s\",port=\"%u\"} %llu\n", name,
-			       cs_side_names[r->side], r->port,
-			       (unsigned long long)cs_vals(&v->t, v->row[i])[v->col[c]]);
+			fmt_u64(port, r->port);
+			fmt_u64(val, cs_vals(&v->t, v->row[i])[v->col[c]]);
+			prom_sample(name, val, TCS_COL_SIDE, cs_side_names[r->side],
+				    TCS_COL_PORT, port, NULL);
 		}
 	}
 
 	for (i = 0; i < s->n; i++) {
 		const char *n = s->e[i].name;
-		unsigned long long val = s->e[i].value;
+		char val[21];
 
 		if (!strncmp(n, TCS_STAT_MISSED_PREFIX, missed) && n[missed]) {
 			if (!seen_missed)
@@ -851,14 +902,14 @@ static void print_prom(const struct view *v, const struct cs_stat *s)
 					    "Probe hits the kernel dropped: events not counted, per probed function.",
 					    "counter");
 			seen_missed = true;
-			printf("tcp_closestat_missed_total{probe=\"%s\"} %llu\n",
-			       n + missed, val);
+			fmt_u64(val, s->e[i].value);
+			prom_sample("tcp_closestat_missed_total", val,
+				    "probe", n + missed, NULL);
 		}
 	}
 	for (i = 0; i < s->n; i++) {
 		const char *n = s->e[i].name;
-		unsigned long long val = s->e[i].value;
-		char name[CS_MAX_NAME + 32];
+		char name[CS_MAX_NAME + 32], val[21];
 
 		if (!strncmp(n, TCS_STAT_MISSED_PREFIX, missed) && n[missed])
 			continue;
@@ -880,7 +931,8 @@ static void print_prom(const struct view *v, const struct cs_stat *s)
 				 TCS_PROC_STAT_PATH);
 			prom_family(name, help, "untyped");
 		}
-		printf("%s %llu\n", name, val);
+		fmt_u64(val, s->e[i].value);
+		prom_sample(name, val, NULL);
 	}
 }
 
@@ -1040,7 +1092,7 @@ static const char *ms_to_s(uint64_t ms, char *buf, size_t len)
 
 static void print_hist_prom(const struct cs_hist *h)
 {
-	char name[32], le[32];
+	char name[32], le[32], val[21];
 	uint64_t lo, hi, cum;
 	unsigned int b;
 	size_t i;
@@ -1057,14 +1109,16 @@ static void print_hist_prom(const struct cs_hist *h)
 		for (b = 0; b < TCS_HIST_BUCKETS; b++) {
 			cs_hist_bucket(b, &lo, &hi, name, sizeof(name));
 			cum += r->bucket[b];
-			printf(PROM_HIST "_bucket{state=\"%s\",le=\"%s\"} %llu\n",
-			       r->state, hi ? ms_to_s(hi, le, sizeof(le)) : "+Inf",
-			       (unsigned long long)cum);
+			fmt_u64(val, cum);
+			prom_sample(PROM_HIST "_bucket", val,
+				    TCS_HIST_COL_STATE, r->state, "le",
+				    hi ? ms_to_s(hi, le, sizeof(le)) : "+Inf", NULL);
 		}
-		printf(PROM_HIST "_sum{state=\"%s\"} %s\n", r->state,
-		       ms_to_s(r->sum_ms, le, sizeof(le)));
-		printf(PROM_HIST "_count{state=\"%s\"} %llu\n", r->state,
-		       (unsigned long long)r->count);
+		prom_sample(PROM_HIST "_sum", ms_to_s(r->sum_ms, le, sizeof(le)),
+			    TCS_HIST_COL_STATE, r->state, NULL);
+		fmt_u64(val, r->count);
+		prom_sample(PROM_HIST "_count", val, TCS_HIST_COL_STATE, r->state,
+			    NULL);
 	}
 }
 
