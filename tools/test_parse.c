@@ -1,56 +1,80 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Unit tests of cs_parse: good files parse to the right values, every
- * kind of damaged file is refused with its exact message.  Prints one
- * line per failure and ends with "parse: N passed, N failed".
+ * kind of damaged file is refused with its exact message.  Prints KTAP
+ * through the kernel's kselftest.h: one result per assertion, a
+ * diagnostic with what was got and what was wanted before each failure,
+ * the totals, and exit status 0 only if every planned test passed.
  */
-#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "kselftest.h"
+
 #include "cs_parse.h"
 
-static int passed, failed;
+#define NAME_LEN	128
 
-__attribute__((format(printf, 2, 3)))
-static void check(int ok, const char *fmt, ...)
+/*
+ * check(cond, name, fmt, ...): one result called name; when cond is
+ * false, first a diagnostic "name: fmt" saying what was got and wanted.
+ * The diagnostic's arguments are evaluated only then.
+ */
+#define check(cond, name, fmt, ...) do {				\
+	bool ok_ = (cond);						\
+									\
+	if (!ok_)							\
+		ksft_print_msg("%s: " fmt "\n", (name), ##__VA_ARGS__);	\
+	ksft_test_result(ok_, "%s\n", (name));				\
+} while (0)
+
+/*
+ * check() of what a parse filled in: cond is evaluated only if the parse
+ * succeeded, else the result is a skip (the parse's own result failed).
+ * So every run reports the same number of results.
+ */
+#define check_parsed(parsed, cond, name, fmt, ...) do {		\
+	if (parsed)							\
+		check(cond, name, fmt, ##__VA_ARGS__);			\
+	else								\
+		ksft_test_result_skip("%s: not parsed\n", (name));	\
+} while (0)
+
+/* In a diagnostic: the message of a parse that returned r, if it failed. */
+#define ERR(r)	((r) ? err : "")
+
+/* A refusal: -1 and exactly the message want. */
+static void check_refused(const char *name, int r, const char *err,
+			  const char *want)
 {
-	va_list ap;
-
-	if (ok) {
-		passed++;
-		return;
-	}
-	failed++;
-	printf("FAIL: ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
+	check(r == -1 && !strcmp(err, want), name,
+	      "got %d \"%s\", want -1 \"%s\"", r, err, want);
 }
 
 #define HDR "side port time_wait close_wait fin_wait2\n"
 
-/* A table that must parse; returns it for further checks. */
-static int table_ok(const char *what, const char *text, struct cs_table *t)
+/* A table that must parse: one result; true if it did. */
+static bool table_ok(const char *what, const char *text, struct cs_table *t)
 {
-	char err[CS_ERR_LEN] = "";
+	char err[CS_ERR_LEN] = "", name[NAME_LEN];
 	int r = cs_parse_table(text, strlen(text), t, err, sizeof(err));
 
-	check(r == 0, "%s: refused: %s", what, err);
-	return r;
+	snprintf(name, sizeof(name), "table: %s parses", what);
+	check(r == 0, name, "refused: %s", err);
+	return r == 0;
 }
 
 static void table_bad_len(const char *what, const char *text, size_t len,
 			  const char *want)
 {
-	char err[CS_ERR_LEN] = "";
+	char err[CS_ERR_LEN] = "", name[NAME_LEN];
 	struct cs_table t;
 	int r = cs_parse_table(text, len, &t, err, sizeof(err));
 
-	check(r == -1 && !strcmp(err, want),
-	      "%s: want error \"%s\", got %d \"%s\"", what, want, r, err);
+	snprintf(name, sizeof(name), "table: %s refused", what);
+	check_refused(name, r, err, want);
 	if (r == 0)
 		cs_table_free(&t);
 }
@@ -62,69 +86,100 @@ static void table_bad(const char *what, const char *text, const char *want)
 
 static void stat_bad(const char *what, const char *text, const char *want)
 {
-	char err[CS_ERR_LEN] = "";
+	char err[CS_ERR_LEN] = "", name[NAME_LEN];
 	struct cs_stat s;
 	int r = cs_parse_stat(text, strlen(text), &s, err, sizeof(err));
 
-	check(r == -1 && !strcmp(err, want),
-	      "%s: want error \"%s\", got %d \"%s\"", what, want, r, err);
+	snprintf(name, sizeof(name), "stat: %s refused", what);
+	check_refused(name, r, err, want);
 	if (r == 0)
 		cs_stat_free(&s);
 }
 
+#define GOOD_TABLES_TESTS	22
+
 static void test_good_tables(void)
 {
 	struct cs_table t;
+	bool ok;
 
-	if (!table_ok("contract example",
+	ok = table_ok("contract example",
 		      HDR "local 8080 200 0 200\nlocal 41234 0 1 0\n"
-		      "remote 8080 0 200 0\n", &t)) {
-		check(t.ncols == 3, "example: ncols %u", t.ncols);
-		check(t.nrows == 3, "example: nrows %zu", t.nrows);
-		check(t.rows[0].side == TCS_SIDE_LOCAL && t.rows[0].port == 8080,
-		      "example: row 0 key");
-		check(cs_vals(&t, 0)[0] == 200 && cs_vals(&t, 0)[1] == 0 &&
-		      cs_vals(&t, 0)[2] == 200, "example: row 0 values");
-		check(t.rows[2].side == TCS_SIDE_REMOTE && cs_vals(&t, 2)[1] == 200,
-		      "example: row 2");
-		check(t.counter_col[TCS_TIME_WAIT] == 0 &&
-		      t.counter_col[TCS_FIN_WAIT2] == 2, "example: counter_col");
+		      "remote 8080 0 200 0\n", &t);
+	check_parsed(ok, t.ncols == 3, "table: contract example: 3 value columns",
+		     "got %u", t.ncols);
+	check_parsed(ok, t.nrows == 3, "table: contract example: 3 rows",
+		     "got %zu", t.nrows);
+	check_parsed(ok, t.rows[0].side == TCS_SIDE_LOCAL && t.rows[0].port == 8080,
+		     "table: contract example: row 0 is local 8080",
+		     "got side %u port %u", t.rows[0].side, t.rows[0].port);
+	check_parsed(ok, cs_vals(&t, 0)[0] == 200 && cs_vals(&t, 0)[1] == 0 &&
+		     cs_vals(&t, 0)[2] == 200,
+		     "table: contract example: row 0 values",
+		     "got %llu %llu %llu, want 200 0 200",
+		     (unsigned long long)cs_vals(&t, 0)[0],
+		     (unsigned long long)cs_vals(&t, 0)[1],
+		     (unsigned long long)cs_vals(&t, 0)[2]);
+	check_parsed(ok, t.rows[2].side == TCS_SIDE_REMOTE && cs_vals(&t, 2)[1] == 200,
+		     "table: contract example: row 2 is remote, close_wait 200",
+		     "got side %u close_wait %llu", t.rows[2].side,
+		     (unsigned long long)cs_vals(&t, 2)[1]);
+	check_parsed(ok, t.counter_col[TCS_TIME_WAIT] == 0 &&
+		     t.counter_col[TCS_FIN_WAIT2] == 2,
+		     "table: contract example: counter columns",
+		     "got time_wait %d fin_wait2 %d, want 0 2",
+		     t.counter_col[TCS_TIME_WAIT], t.counter_col[TCS_FIN_WAIT2]);
+	if (ok)
 		cs_table_free(&t);
-	}
 
-	if (!table_ok("header only", HDR, &t)) {
-		check(t.nrows == 0, "header only: nrows %zu", t.nrows);
+	ok = table_ok("header only", HDR, &t);
+	check_parsed(ok, t.nrows == 0, "table: header only: no rows",
+		     "got %zu rows", t.nrows);
+	if (ok)
 		cs_table_free(&t);
-	}
 
 	/* columns are found by name, unknown ones are kept */
-	if (!table_ok("reordered and extra columns",
+	ok = table_ok("reordered and extra columns",
 		      "side port fin_wait2 future_col time_wait close_wait\n"
-		      "remote 443 1 77 2 3\n", &t)) {
-		check(t.ncols == 4, "extra: ncols %u", t.ncols);
-		check(t.counter_col[TCS_TIME_WAIT] == 2 &&
-		      t.counter_col[TCS_CLOSE_WAIT] == 3 &&
-		      t.counter_col[TCS_FIN_WAIT2] == 0, "extra: counter_col");
-		check(cs_table_col(&t, "future_col") == 1 &&
-		      cs_vals(&t, 0)[1] == 77, "extra: future_col kept");
-		check(cs_table_counter_of(&t, 1) == -1, "extra: unknown kind");
+		      "remote 443 1 77 2 3\n", &t);
+	check_parsed(ok, t.ncols == 4, "table: extra column: 4 value columns",
+		     "got %u", t.ncols);
+	check_parsed(ok, t.counter_col[TCS_TIME_WAIT] == 2 &&
+		     t.counter_col[TCS_CLOSE_WAIT] == 3 &&
+		     t.counter_col[TCS_FIN_WAIT2] == 0,
+		     "table: extra column: counter columns found by name",
+		     "got time_wait %d close_wait %d fin_wait2 %d, want 2 3 0",
+		     t.counter_col[TCS_TIME_WAIT], t.counter_col[TCS_CLOSE_WAIT],
+		     t.counter_col[TCS_FIN_WAIT2]);
+	check_parsed(ok, cs_table_col(&t, "future_col") == 1 &&
+		     cs_vals(&t, 0)[1] == 77,
+		     "table: extra column: future_col kept",
+		     "got column %d value %llu, want 1 77",
+		     cs_table_col(&t, "future_col"),
+		     (unsigned long long)cs_vals(&t, 0)[1]);
+	check_parsed(ok, cs_table_counter_of(&t, 1) == -1,
+		     "table: extra column: not a known counter",
+		     "got %d, want -1", cs_table_counter_of(&t, 1));
+	if (ok)
 		cs_table_free(&t);
-	}
 
-	if (!table_ok("u64 max and port bounds",
+	ok = table_ok("u64 max and port bounds",
 		      HDR "local 0 18446744073709551615 0 0\n"
-		      "local 65535 0 0 1\n", &t)) {
-		check(cs_vals(&t, 0)[0] == UINT64_MAX, "u64 max value");
-		check(t.rows[1].port == 65535, "port 65535");
+		      "local 65535 0 0 1\n", &t);
+	check_parsed(ok, cs_vals(&t, 0)[0] == UINT64_MAX, "table: u64 max value",
+		     "got %llu", (unsigned long long)cs_vals(&t, 0)[0]);
+	check_parsed(ok, t.rows[1].port == 65535, "table: port 65535",
+		     "got %u", t.rows[1].port);
+	if (ok)
 		cs_table_free(&t);
-	}
 
-	if (!table_ok("tabs and repeated spaces",
+	ok = table_ok("tabs and repeated spaces",
 		      "side  port\ttime_wait close_wait fin_wait2 \n"
-		      "local\t80  1 2 3\n", &t)) {
-		check(cs_vals(&t, 0)[2] == 3, "tabs: value");
+		      "local\t80  1 2 3\n", &t);
+	check_parsed(ok, cs_vals(&t, 0)[2] == 3, "table: tabs: last value",
+		     "got %llu, want 3", (unsigned long long)cs_vals(&t, 0)[2]);
+	if (ok)
 		cs_table_free(&t);
-	}
 
 	/* every (side, port) at once: the largest legal file */
 	{
@@ -132,20 +187,28 @@ static void test_good_tables(void)
 		char *buf = malloc(cap);
 		unsigned int side, port;
 
+		if (!buf)
+			ksft_exit_fail_msg("out of memory\n");
 		len = sprintf(buf, HDR);
 		for (side = 0; side < 2; side++)
 			for (port = 0; port < 65536; port++)
 				len += sprintf(buf + len, "%s %u %u 1 2\n",
 					       side ? "remote" : "local", port,
 					       port);
-		if (!table_ok("all 131072 rows", buf, &t)) {
-			check(t.nrows == 131072, "all rows: nrows %zu", t.nrows);
-			check(cs_vals(&t, 131071)[0] == 65535, "all rows: last");
+		ok = table_ok("all 131072 rows", buf, &t);
+		check_parsed(ok, t.nrows == 131072, "table: all rows: 131072 rows",
+			     "got %zu", t.nrows);
+		check_parsed(ok, cs_vals(&t, 131071)[0] == 65535,
+			     "table: all rows: last row's value",
+			     "got %llu, want 65535",
+			     (unsigned long long)cs_vals(&t, 131071)[0]);
+		if (ok)
 			cs_table_free(&t);
-		}
 		free(buf);
 	}
 }
+
+#define BAD_TABLES_TESTS	30
 
 static void test_bad_tables(void)
 {
@@ -230,36 +293,42 @@ static void test_bad_tables(void)
 	}
 }
 
+#define STAT_TESTS		13
+
 static void test_stat(void)
 {
 	const char *good = "missed_tcp_set_state 0\nmissed_inet_twsk_hashdance 3\n"
 			   "alloc_failed 0\nports 3\nmemory_bytes 1234\n";
 	char err[CS_ERR_LEN] = "";
 	struct cs_stat s;
+	bool ok;
 
-	if (!cs_parse_stat(good, strlen(good), &s, err, sizeof(err))) {
-		check(s.n == 5, "stat: n %zu", s.n);
-		check(!strcmp(s.e[1].name, "missed_inet_twsk_hashdance") &&
-		      s.e[1].value == 3, "stat: entry 1");
-		check(!strcmp(s.e[4].name, "memory_bytes") && s.e[4].value == 1234,
-		      "stat: entry 4");
+	ok = !cs_parse_stat(good, strlen(good), &s, err, sizeof(err));
+	check(ok, "stat: good file parses", "refused: %s", err);
+	check_parsed(ok, s.n == 5, "stat: 5 entries", "got %zu", s.n);
+	check_parsed(ok, !strcmp(s.e[1].name, "missed_inet_twsk_hashdance") &&
+		     s.e[1].value == 3, "stat: entry 1",
+		     "got %s %llu, want missed_inet_twsk_hashdance 3",
+		     s.e[1].name, (unsigned long long)s.e[1].value);
+	check_parsed(ok, !strcmp(s.e[4].name, "memory_bytes") &&
+		     s.e[4].value == 1234, "stat: entry 4",
+		     "got %s %llu, want memory_bytes 1234",
+		     s.e[4].name, (unsigned long long)s.e[4].value);
+	if (ok)
 		cs_stat_free(&s);
-		passed++;
-	} else {
-		check(0, "stat: refused: %s", err);
-	}
-	stat_bad("stat empty", "", "empty file");
-	stat_bad("stat one field", "ports\n", "line 1: want \"name value\"");
-	stat_bad("stat three fields", "ports 1 2\n", "line 1: want \"name value\"");
-	stat_bad("stat negative", "ports -1\n", "line 1: ports '-1' is not a number");
-	stat_bad("stat overflow", "ports 18446744073709551616\n",
+
+	stat_bad("empty", "", "empty file");
+	stat_bad("one field", "ports\n", "line 1: want \"name value\"");
+	stat_bad("three fields", "ports 1 2\n", "line 1: want \"name value\"");
+	stat_bad("negative", "ports -1\n", "line 1: ports '-1' is not a number");
+	stat_bad("overflow", "ports 18446744073709551616\n",
 		 "line 1: ports 18446744073709551616 overflows 64 bits");
-	stat_bad("stat bad name", "Ports 1\n", "line 1: bad name 'Ports'");
-	stat_bad("stat duplicate", "ports 1\nalloc_failed 0\nports 2\n",
+	stat_bad("bad name", "Ports 1\n", "line 1: bad name 'Ports'");
+	stat_bad("duplicate", "ports 1\nalloc_failed 0\nports 2\n",
 		 "line 3: duplicate name 'ports'");
-	stat_bad("stat truncated", "ports 1\nalloc_failed 0",
+	stat_bad("truncated", "ports 1\nalloc_failed 0",
 		 "line 2: truncated (no newline at end of file)");
-	stat_bad("stat empty line", "ports 1\n\n", "line 2: empty line");
+	stat_bad("empty line", "ports 1\n\n", "line 2: empty line");
 }
 
 /* The histogram header and a row with the given buckets (others 0). */
@@ -294,13 +363,25 @@ static char *hist_row(char *buf, const char *state, unsigned long long count,
 
 static void hist_bad(const char *what, const char *text, const char *want)
 {
-	char err[CS_ERR_LEN] = "";
+	char err[CS_ERR_LEN] = "", name[NAME_LEN];
 	struct cs_hist h;
 	int r = cs_parse_hist(text, strlen(text), &h, err, sizeof(err));
 
-	check(r == -1 && !strcmp(err, want),
-	      "%s: want error \"%s\", got %d \"%s\"", what, want, r, err);
+	snprintf(name, sizeof(name), "hist: %s refused", what);
+	check_refused(name, r, err, want);
 }
+
+/* "lo hi name" of a bucket, for diagnostics */
+static const char *bucket_str(uint64_t lo, uint64_t hi, const char *name)
+{
+	static char buf[NAME_LEN];
+
+	snprintf(buf, sizeof(buf), "%llu %llu %s", (unsigned long long)lo,
+		 (unsigned long long)hi, name);
+	return buf;
+}
+
+#define HIST_TESTS		22
 
 static void test_hist(void)
 {
@@ -309,38 +390,51 @@ static void test_hist(void)
 	struct cs_hist h;
 	uint64_t lo, hi;
 	char *text;
+	bool ok;
+	int r;
 
 	cs_hist_bucket(0, &lo, &hi, name, sizeof(name));
-	check(lo == 0 && hi == 1 && !strcmp(name, "lt_1"), "bucket 0: %s", name);
+	check(lo == 0 && hi == 1 && !strcmp(name, "lt_1"), "hist: bucket 0",
+	      "got %s, want 0 1 lt_1", bucket_str(lo, hi, name));
 	cs_hist_bucket(5, &lo, &hi, name, sizeof(name));
-	check(lo == 16 && hi == 32 && !strcmp(name, "lt_32"), "bucket 5: %s", name);
+	check(lo == 16 && hi == 32 && !strcmp(name, "lt_32"), "hist: bucket 5",
+	      "got %s, want 16 32 lt_32", bucket_str(lo, hi, name));
 	cs_hist_bucket(TCS_HIST_BUCKETS - 2, &lo, &hi, name, sizeof(name));
 	check(lo == 2097152 && hi == 4194304 && !strcmp(name, "lt_4194304"),
-	      "bucket 22: %s", name);
+	      "hist: bucket 22", "got %s, want 2097152 4194304 lt_4194304",
+	      bucket_str(lo, hi, name));
 	cs_hist_bucket(TCS_HIST_BUCKETS - 1, &lo, &hi, name, sizeof(name));
 	check(lo == 4194304 && hi == 0 && !strcmp(name, "ge_4194304"),
-	      "last bucket: %s", name);
+	      "hist: last bucket", "got %s, want 4194304 0 ge_4194304",
+	      bucket_str(lo, hi, name));
 
 	snprintf(rows, sizeof(rows), "%s%s%s",
 		 hist_row(r1, "time_wait", 10, 600123, 16, 10, 99, 0),
 		 hist_row(r2, "close_wait", 60, 1111, 0, 40, 23, 20),
 		 hist_row(r3, "fin_wait2", 0, 0, 99, 0, 99, 0));
 	text = hist_text(rows);
-	if (!cs_parse_hist(text, strlen(text), &h, err, sizeof(err))) {
-		check(h.n == 3, "hist: n %zu", h.n);
-		check(!strcmp(h.row[0].state, "time_wait") && h.row[0].count == 10 &&
-		      h.row[0].sum_ms == 600123 && h.row[0].bucket[16] == 10,
-		      "hist: time_wait row");
-		check(h.row[1].bucket[0] == 40 && h.row[1].bucket[23] == 20,
-		      "hist: close_wait buckets");
-		check(h.row[2].count == 0, "hist: fin_wait2 empty");
-		passed++;
-	} else {
-		check(0, "hist: refused: %s", err);
-	}
+	ok = !cs_parse_hist(text, strlen(text), &h, err, sizeof(err));
+	check(ok, "hist: good file parses", "refused: %s", err);
+	check_parsed(ok, h.n == 3, "hist: 3 rows", "got %zu", h.n);
+	check_parsed(ok, !strcmp(h.row[0].state, "time_wait") &&
+		     h.row[0].count == 10 && h.row[0].sum_ms == 600123 &&
+		     h.row[0].bucket[16] == 10, "hist: time_wait row",
+		     "got %s count %llu sum_ms %llu bucket 16 %llu, want time_wait 10 600123 10",
+		     h.row[0].state, (unsigned long long)h.row[0].count,
+		     (unsigned long long)h.row[0].sum_ms,
+		     (unsigned long long)h.row[0].bucket[16]);
+	check_parsed(ok, h.row[1].bucket[0] == 40 && h.row[1].bucket[23] == 20,
+		     "hist: close_wait buckets",
+		     "got bucket 0 %llu bucket 23 %llu, want 40 20",
+		     (unsigned long long)h.row[1].bucket[0],
+		     (unsigned long long)h.row[1].bucket[23]);
+	check_parsed(ok, h.row[2].count == 0, "hist: fin_wait2 empty",
+		     "got count %llu", (unsigned long long)h.row[2].count);
+
 	text = hist_text("");
-	check(!cs_parse_hist(text, strlen(text), &h, err, sizeof(err)) &&
-	      h.n == 0, "hist: header only: %s", err);
+	r = cs_parse_hist(text, strlen(text), &h, err, sizeof(err));
+	check(!r && h.n == 0, "hist: header only",
+	      "got %d \"%s\" with %zu rows, want 0 and no rows", r, ERR(r), h.n);
 
 	/* a column appended after the buckets is skipped */
 	{
@@ -349,57 +443,61 @@ static void test_hist(void)
 		text = hist_text("");
 		snprintf(buf, sizeof(buf), "%.*s future\n%s", (int)strlen(text) - 1,
 			 text, "time_wait 1 5 0 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 7\n");
-		check(!cs_parse_hist(buf, strlen(buf), &h, err, sizeof(err)) &&
-		      h.n == 1 && h.row[0].bucket[1] == 1,
-		      "hist: extra column: %s", err);
+		r = cs_parse_hist(buf, strlen(buf), &h, err, sizeof(err));
+		check(!r && h.n == 1 && h.row[0].bucket[1] == 1,
+		      "hist: extra column skipped",
+		      "got %d \"%s\" with %zu rows, bucket 1 %llu, want 0, 1 row, 1",
+		      r, ERR(r), h.n, (unsigned long long)h.row[0].bucket[1]);
 	}
 
-	hist_bad("hist empty", "", "empty file (no header line)");
-	hist_bad("hist bad header", "state count\n", "line 1: column 3 is not 'sum_ms'");
-	hist_bad("hist wrong bucket", "state count sum_ms lt_2\n",
+	hist_bad("empty", "", "empty file (no header line)");
+	hist_bad("bad header", "state count\n", "line 1: column 3 is not 'sum_ms'");
+	hist_bad("wrong bucket", "state count sum_ms lt_2\n",
 		 "line 1: column 4 is not 'lt_1'");
 	text = hist_text(hist_row(r1, "time_wait", 11, 0, 0, 10, 99, 0));
-	hist_bad("hist count not the sum", text,
+	hist_bad("count not the sum", text,
 		 "line 2: count 11 is not the sum of the buckets (10)");
 	snprintf(rows, sizeof(rows), "%s%s",
 		 hist_row(r1, "time_wait", 1, 0, 0, 1, 99, 0),
 		 hist_row(r2, "time_wait", 1, 0, 0, 1, 99, 0));
-	hist_bad("hist duplicate state", hist_text(rows),
+	hist_bad("duplicate state", hist_text(rows),
 		 "line 3: duplicate state 'time_wait'");
-	hist_bad("hist bad state", hist_text(hist_row(r1, "TIME", 0, 0, 99, 0, 99, 0)),
+	hist_bad("bad state", hist_text(hist_row(r1, "TIME", 0, 0, 99, 0, 99, 0)),
 		 "line 2: bad state 'TIME'");
-	hist_bad("hist short row", hist_text("time_wait 0 0 0\n"),
+	hist_bad("short row", hist_text("time_wait 0 0 0\n"),
 		 "line 2: short row: 4 fields, header has 27");
 	hist_row(r1, "time_wait", 0, 0, 99, 0, 99, 0);
 	r1[strlen(r1) - 1] = 'x';		/* last bucket "0x" */
 	strcat(r1, "\n");
-	hist_bad("hist not a number", hist_text(r1),
+	hist_bad("not a number", hist_text(r1),
 		 "line 2: ge_4194304 '0x' is not a number");
-	hist_bad("hist overflow",
+	hist_bad("overflow",
 		 hist_text("time_wait 0 18446744073709551616 0 0 0 0 0 0 0 0 0 0"
 			   " 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n"),
 		 "line 2: sum_ms 18446744073709551616 overflows 64 bits");
-	hist_bad("hist truncated", hist_text("time_wait 0 0"),
+	hist_bad("truncated", hist_text("time_wait 0 0"),
 		 "line 2: truncated (no newline at end of file)");
 	snprintf(rows, sizeof(rows), "%s",
 		 hist_row(r1, "time_wait", 0, 0, 0, 18446744073709551615ull, 1, 1));
-	hist_bad("hist buckets overflow", hist_text(rows),
+	hist_bad("buckets overflow", hist_text(rows),
 		 "line 2: buckets overflow 64 bits");
 }
 
 static void socks_bad(const char *what, const char *text, const char *want)
 {
-	char err[CS_ERR_LEN] = "";
+	char err[CS_ERR_LEN] = "", name[NAME_LEN];
 	struct cs_socks s;
 	int r = cs_parse_sockets(text, strlen(text), &s, err, sizeof(err));
 
-	check(r == -1 && !strcmp(err, want),
-	      "%s: want error \"%s\", got %d \"%s\"", what, want, r, err);
+	snprintf(name, sizeof(name), "sockets: %s refused", what);
+	check_refused(name, r, err, want);
 	if (r == 0)
 		cs_socks_free(&s);
 }
 
 #define SHDR "state local remote age_ms inode\n"
+
+#define SOCKETS_TESTS		20
 
 static void test_sockets(void)
 {
@@ -409,89 +507,113 @@ static void test_sockets(void)
 		"fin_wait2 [::ffff:127.0.0.1]:1 [2001:db8::1]:65535 0 18446744073709551615\n";
 	char err[CS_ERR_LEN] = "";
 	struct cs_socks s;
+	bool ok;
+	int r;
 
-	if (!cs_parse_sockets(good, strlen(good), &s, err, sizeof(err))) {
-		check(s.n == 3, "sockets: n %zu", s.n);
-		check(!strcmp(s.s[0].state, "close_wait") &&
-		      !strcmp(s.s[0].local, "127.0.0.1:41234") &&
-		      s.s[0].lport == 41234 && s.s[0].rport == 8080 &&
-		      s.s[0].age_ms == 8123 && s.s[0].inode == 52345,
-		      "sockets: row 0");
-		check(!strcmp(s.s[1].remote, "[::1]:50312") && s.s[1].rport == 50312,
-		      "sockets: row 1");
-		check(s.s[2].inode == UINT64_MAX && s.s[2].rport == 65535,
-		      "sockets: row 2");
+	ok = !cs_parse_sockets(good, strlen(good), &s, err, sizeof(err));
+	check(ok, "sockets: good file parses", "refused: %s", err);
+	check_parsed(ok, s.n == 3, "sockets: 3 rows", "got %zu", s.n);
+	check_parsed(ok, !strcmp(s.s[0].state, "close_wait") &&
+		     !strcmp(s.s[0].local, "127.0.0.1:41234") &&
+		     s.s[0].lport == 41234 && s.s[0].rport == 8080 &&
+		     s.s[0].age_ms == 8123 && s.s[0].inode == 52345,
+		     "sockets: row 0",
+		     "got %s %s lport %u rport %u age_ms %llu inode %llu, want close_wait 127.0.0.1:41234 41234 8080 8123 52345",
+		     s.s[0].state, s.s[0].local, s.s[0].lport, s.s[0].rport,
+		     (unsigned long long)s.s[0].age_ms,
+		     (unsigned long long)s.s[0].inode);
+	check_parsed(ok, !strcmp(s.s[1].remote, "[::1]:50312") &&
+		     s.s[1].rport == 50312, "sockets: row 1",
+		     "got remote %s rport %u, want [::1]:50312 50312",
+		     s.s[1].remote, s.s[1].rport);
+	check_parsed(ok, s.s[2].inode == UINT64_MAX && s.s[2].rport == 65535,
+		     "sockets: row 2",
+		     "got inode %llu rport %u, want 18446744073709551615 65535",
+		     (unsigned long long)s.s[2].inode, s.s[2].rport);
+	if (ok)
 		cs_socks_free(&s);
-		passed++;
-	} else {
-		check(0, "sockets: refused: %s", err);
-	}
-	check(!cs_parse_sockets(SHDR, strlen(SHDR), &s, err, sizeof(err)) &&
-	      s.n == 0, "sockets: header only");
+
+	r = cs_parse_sockets(SHDR, strlen(SHDR), &s, err, sizeof(err));
+	check(!r && s.n == 0, "sockets: header only",
+	      "got %d \"%s\" with %zu rows, want 0 and no rows", r, ERR(r), s.n);
 	cs_socks_free(&s);
 
-	socks_bad("sockets empty", "", "empty file (no header line)");
-	socks_bad("sockets bad header", "state local remote age inode\n",
+	socks_bad("empty", "", "empty file (no header line)");
+	socks_bad("bad header", "state local remote age inode\n",
 		  "line 1: column 4 is not 'age_ms'");
-	socks_bad("sockets short", SHDR "close_wait 1.2.3.4:1 1.2.3.4:2 5\n",
+	socks_bad("short", SHDR "close_wait 1.2.3.4:1 1.2.3.4:2 5\n",
 		  "line 2: short row: 4 fields, header has 5");
-	socks_bad("sockets long", SHDR "close_wait 1.2.3.4:1 1.2.3.4:2 5 6 7\n",
+	socks_bad("long", SHDR "close_wait 1.2.3.4:1 1.2.3.4:2 5 6 7\n",
 		  "line 2: too many fields (header has 5)");
-	socks_bad("sockets no port", SHDR "close_wait 1.2.3.4 1.2.3.4:2 5 6\n",
+	socks_bad("no port", SHDR "close_wait 1.2.3.4 1.2.3.4:2 5 6\n",
 		  "line 2: bad local address '1.2.3.4'");
-	socks_bad("sockets port 65536", SHDR "close_wait 1.2.3.4:65536 1.2.3.4:2 5 6\n",
+	socks_bad("port 65536", SHDR "close_wait 1.2.3.4:65536 1.2.3.4:2 5 6\n",
 		  "line 2: bad local address '1.2.3.4:65536'");
-	socks_bad("sockets bad v4", SHDR "close_wait 1.2.3.4:1 1.2.3:2 5 6\n",
+	socks_bad("bad v4", SHDR "close_wait 1.2.3.4:1 1.2.3:2 5 6\n",
 		  "line 2: bad remote address '1.2.3:2'");
-	socks_bad("sockets v6 without brackets", SHDR "close_wait ::1:80 [::1]:2 5 6\n",
+	socks_bad("v6 without brackets", SHDR "close_wait ::1:80 [::1]:2 5 6\n",
 		  "line 2: bad local address '::1:80'");
-	socks_bad("sockets families differ", SHDR "close_wait 1.2.3.4:1 [::1]:2 5 6\n",
+	socks_bad("families differ", SHDR "close_wait 1.2.3.4:1 [::1]:2 5 6\n",
 		  "line 2: local and remote address families differ");
-	socks_bad("sockets port with zero", SHDR "close_wait 1.2.3.4:01 1.2.3.4:2 5 6\n",
+	socks_bad("port with zero", SHDR "close_wait 1.2.3.4:01 1.2.3.4:2 5 6\n",
 		  "line 2: bad local address '1.2.3.4:01'");
-	socks_bad("sockets age", SHDR "close_wait 1.2.3.4:1 1.2.3.4:2 -5 6\n",
+	socks_bad("age", SHDR "close_wait 1.2.3.4:1 1.2.3.4:2 -5 6\n",
 		  "line 2: age_ms '-5' is not a number");
-	socks_bad("sockets inode", SHDR "close_wait 1.2.3.4:1 1.2.3.4:2 5 18446744073709551616\n",
+	socks_bad("inode", SHDR "close_wait 1.2.3.4:1 1.2.3.4:2 5 18446744073709551616\n",
 		  "line 2: inode 18446744073709551616 overflows 64 bits");
-	socks_bad("sockets bad state", SHDR "Close 1.2.3.4:1 1.2.3.4:2 5 6\n",
+	socks_bad("bad state", SHDR "Close 1.2.3.4:1 1.2.3.4:2 5 6\n",
 		  "line 2: bad state 'Close'");
-	socks_bad("sockets truncated", SHDR "close_wait 1.2.3.4:1 1.2.3.4:2 5 6",
+	socks_bad("truncated", SHDR "close_wait 1.2.3.4:1 1.2.3.4:2 5 6",
 		  "line 2: truncated (no newline at end of file)");
 }
 
+/*
+ * One port list: refused with want_err, or accepted (one result) with
+ * exactly lo-hi set around its bounds, or (lo 0) something set (a second).
+ */
 static void ports_case(const char *s, const char *want_err,
 		       unsigned int lo, unsigned int hi)
 {
 	static uint8_t map[CS_NR_PORTS / 8];
-	char err[CS_ERR_LEN] = "";
+	char err[CS_ERR_LEN] = "", name[NAME_LEN];
 	unsigned int p, n = 0;
 	int r;
 
 	memset(map, 0, sizeof(map));
 	r = cs_parse_ports(s, map, err, sizeof(err));
 	if (want_err) {
-		check(r == -1 && !strcmp(err, want_err),
-		      "ports '%s': want \"%s\", got %d \"%s\"", s, want_err, r, err);
+		snprintf(name, sizeof(name), "ports '%s' refused", s);
+		check_refused(name, r, err, want_err);
 		return;
 	}
-	check(r == 0, "ports '%s': refused: %s", s, err);
+	snprintf(name, sizeof(name), "ports '%s' accepted", s);
+	check(r == 0, name, "refused: %s", err);
 	for (p = 0; p < CS_NR_PORTS; p++)
 		n += cs_port_isset(map, p);
-	if (lo)
+	if (lo) {
+		snprintf(name, sizeof(name), "ports '%s': bounds %u-%u", s, lo, hi);
 		check(cs_port_isset(map, lo) && cs_port_isset(map, hi) &&
 		      !cs_port_isset(map, lo - 1) &&
-		      (hi == 65535 || !cs_port_isset(map, hi + 1)),
-		      "ports '%s': bounds %u-%u", s, lo, hi);
-	else
-		check(n > 0, "ports '%s': nothing set", s);
+		      (hi == 65535 || !cs_port_isset(map, hi + 1)), name,
+		      "got set(%u) %d set(%u) %d set(%u) %d set(%u) %d, want 1 1 0 0",
+		      lo, cs_port_isset(map, lo), hi, cs_port_isset(map, hi),
+		      lo - 1, cs_port_isset(map, lo - 1), hi + 1,
+		      hi < 65535 && cs_port_isset(map, hi + 1));
+	} else {
+		snprintf(name, sizeof(name), "ports '%s': something set", s);
+		check(n > 0, name, "got %u ports set", n);
+	}
 }
+
+#define OPTIONS_TESTS		50
 
 static void test_options(void)
 {
-	char err[CS_ERR_LEN];
+	char err[CS_ERR_LEN] = "";
 	unsigned int mask = 0;
-	unsigned long n;
-	double d;
+	unsigned long n = 0;
+	double d = 0;
+	int r;
 
 	ports_case("8080", NULL, 8080, 8080);
 	ports_case("1", NULL, 1, 1);
@@ -513,67 +635,120 @@ static void test_options(void)
 	ports_case("+80", "invalid port '+80' (want 1-65535 or a range A-B)", 0, 0);
 	ports_case(" 80", "invalid port ' 80' (want 1-65535 or a range A-B)", 0, 0);
 
-	check(!cs_parse_states("time_wait", &mask, err, sizeof(err)) &&
-	      mask == 1u << TCS_TIME_WAIT, "state time_wait");
+	r = cs_parse_states("time_wait", &mask, err, sizeof(err));
+	check(!r && mask == 1u << TCS_TIME_WAIT, "states time_wait",
+	      "got %d \"%s\" mask %#x, want mask %#x", r, ERR(r), mask,
+	      1u << TCS_TIME_WAIT);
 	mask = 0;
-	check(!cs_parse_states("CLOSE-WAIT,fin_wait2", &mask, err, sizeof(err)) &&
-	      mask == (1u << TCS_CLOSE_WAIT | 1u << TCS_FIN_WAIT2),
-	      "state CLOSE-WAIT,fin_wait2");
+	r = cs_parse_states("CLOSE-WAIT,fin_wait2", &mask, err, sizeof(err));
+	check(!r && mask == (1u << TCS_CLOSE_WAIT | 1u << TCS_FIN_WAIT2),
+	      "states CLOSE-WAIT,fin_wait2",
+	      "got %d \"%s\" mask %#x, want mask %#x", r, ERR(r), mask,
+	      1u << TCS_CLOSE_WAIT | 1u << TCS_FIN_WAIT2);
 	mask = 0;
-	check(!cs_parse_states("all", &mask, err, sizeof(err)) &&
-	      mask == (1u << TCS_NR_COUNTERS) - 1, "state all");
+	r = cs_parse_states("all", &mask, err, sizeof(err));
+	check(!r && mask == (1u << TCS_NR_COUNTERS) - 1, "states all",
+	      "got %d \"%s\" mask %#x, want mask %#x", r, ERR(r), mask,
+	      (1u << TCS_NR_COUNTERS) - 1);
 	check(cs_parse_states("established", &mask, err, sizeof(err)) == -1 &&
 	      !strncmp(err, "unknown state 'established' (want time_wait, ", 44),
-	      "state established: %s", err);
+	      "states established refused",
+	      "got \"%s\", want \"unknown state 'established' (want time_wait, ...\"",
+	      err);
 	check(cs_parse_states("time_wait,", &mask, err, sizeof(err)) == -1 &&
-	      !strncmp(err, "unknown state '' (want ", 23), "state trailing comma");
+	      !strncmp(err, "unknown state '' (want ", 23),
+	      "states trailing comma refused",
+	      "got \"%s\", want \"unknown state '' (want ...\"", err);
 
-	check(!cs_parse_interval("0.5", &d, err, sizeof(err)) && d == 0.5,
-	      "interval 0.5");
-	check(!cs_parse_interval("2", &d, err, sizeof(err)) && d == 2,
-	      "interval 2");
+	r = cs_parse_interval("0.5", &d, err, sizeof(err));
+	check(!r && d == 0.5, "interval 0.5",
+	      "got %d \"%s\" %g, want 0.5", r, ERR(r), d);
+	r = cs_parse_interval("2", &d, err, sizeof(err));
+	check(!r && d == 2, "interval 2",
+	      "got %d \"%s\" %g, want 2", r, ERR(r), d);
 	check(cs_parse_interval("0", &d, err, sizeof(err)) == -1 &&
 	      !strcmp(err, "invalid interval '0' (want seconds, 0.001-86400)"),
-	      "interval 0: %s", err);
-	check(cs_parse_interval("-1", &d, err, sizeof(err)) == -1, "interval -1");
-	check(cs_parse_interval("1s", &d, err, sizeof(err)) == -1, "interval 1s");
-	check(cs_parse_interval("nan", &d, err, sizeof(err)) == -1, "interval nan");
-	check(cs_parse_interval("0x1p1", &d, err, sizeof(err)) == -1, "interval hex");
-	check(cs_parse_interval("", &d, err, sizeof(err)) == -1, "interval empty");
+	      "interval 0 refused", "got \"%s\"", err);
+	check(cs_parse_interval("-1", &d, err, sizeof(err)) == -1,
+	      "interval -1 refused", "accepted as %g", d);
+	check(cs_parse_interval("1s", &d, err, sizeof(err)) == -1,
+	      "interval 1s refused", "accepted as %g", d);
+	check(cs_parse_interval("nan", &d, err, sizeof(err)) == -1,
+	      "interval nan refused", "accepted as %g", d);
+	check(cs_parse_interval("0x1p1", &d, err, sizeof(err)) == -1,
+	      "interval hex refused", "accepted as %g", d);
+	check(cs_parse_interval("", &d, err, sizeof(err)) == -1,
+	      "interval empty refused", "accepted as %g", d);
 
-	check(!cs_parse_count("3", &n, err, sizeof(err)) && n == 3, "count 3");
+	r = cs_parse_count("3", &n, err, sizeof(err));
+	check(!r && n == 3, "count 3",
+	      "got %d \"%s\" %lu, want 3", r, ERR(r), n);
 	check(cs_parse_count("0", &n, err, sizeof(err)) == -1 &&
 	      !strcmp(err, "invalid count '0' (want a positive integer)"),
-	      "count 0: %s", err);
-	check(cs_parse_count("-2", &n, err, sizeof(err)) == -1, "count -2");
-	check(cs_parse_count("1.5", &n, err, sizeof(err)) == -1, "count 1.5");
+	      "count 0 refused", "got \"%s\"", err);
+	check(cs_parse_count("-2", &n, err, sizeof(err)) == -1,
+	      "count -2 refused", "accepted as %lu", n);
+	check(cs_parse_count("1.5", &n, err, sizeof(err)) == -1,
+	      "count 1.5 refused", "accepted as %lu", n);
 
 	{
-		uint64_t ms;
+		uint64_t ms = 0;
 
-		check(!cs_parse_age("0", &ms, err, sizeof(err)) && ms == 0, "age 0");
-		check(!cs_parse_age("2.5", &ms, err, sizeof(err)) && ms == 2500,
-		      "age 2.5");
-		check(!cs_parse_age("3600", &ms, err, sizeof(err)) && ms == 3600000,
-		      "age 3600");
+		r = cs_parse_age("0", &ms, err, sizeof(err));
+		check(!r && ms == 0, "age 0", "got %d \"%s\" %llu ms, want 0",
+		      r, ERR(r), (unsigned long long)ms);
+		r = cs_parse_age("2.5", &ms, err, sizeof(err));
+		check(!r && ms == 2500, "age 2.5",
+		      "got %d \"%s\" %llu ms, want 2500", r, ERR(r),
+		      (unsigned long long)ms);
+		r = cs_parse_age("3600", &ms, err, sizeof(err));
+		check(!r && ms == 3600000, "age 3600",
+		      "got %d \"%s\" %llu ms, want 3600000", r, ERR(r),
+		      (unsigned long long)ms);
 		check(cs_parse_age("-1", &ms, err, sizeof(err)) == -1 &&
 		      !strcmp(err, "invalid age '-1' (want seconds, 0 or more, decimals allowed)"),
-		      "age -1: %s", err);
-		check(cs_parse_age("1m", &ms, err, sizeof(err)) == -1, "age 1m");
-		check(cs_parse_age("inf", &ms, err, sizeof(err)) == -1, "age inf");
-		check(cs_parse_age("1e99", &ms, err, sizeof(err)) == -1, "age 1e99");
-		check(cs_parse_age("", &ms, err, sizeof(err)) == -1, "age empty");
+		      "age -1 refused", "got \"%s\"", err);
+		check(cs_parse_age("1m", &ms, err, sizeof(err)) == -1,
+		      "age 1m refused", "accepted as %llu ms", (unsigned long long)ms);
+		check(cs_parse_age("inf", &ms, err, sizeof(err)) == -1,
+		      "age inf refused", "accepted as %llu ms", (unsigned long long)ms);
+		check(cs_parse_age("1e99", &ms, err, sizeof(err)) == -1,
+		      "age 1e99 refused", "accepted as %llu ms", (unsigned long long)ms);
+		check(cs_parse_age("", &ms, err, sizeof(err)) == -1,
+		      "age empty refused", "accepted as %llu ms", (unsigned long long)ms);
 	}
 }
 
+/* Each group with the number of results it reports: the plan is their sum. */
+static const struct {
+	const char *name;
+	void (*run)(void);
+	unsigned int tests;
+} groups[] = {
+	{ "good tables",	test_good_tables,	GOOD_TABLES_TESTS },
+	{ "bad tables",		test_bad_tables,	BAD_TABLES_TESTS },
+	{ "stat",		test_stat,		STAT_TESTS },
+	{ "hist",		test_hist,		HIST_TESTS },
+	{ "sockets",		test_sockets,		SOCKETS_TESTS },
+	{ "options",		test_options,		OPTIONS_TESTS },
+};
+
 int main(void)
 {
-	test_good_tables();
-	test_bad_tables();
-	test_stat();
-	test_hist();
-	test_sockets();
-	test_options();
-	printf("parse: %d passed, %d failed\n", passed, failed);
-	return failed ? 1 : 0;
+	unsigned int i, plan = 0, before;
+
+	for (i = 0; i < ARRAY_SIZE(groups); i++)
+		plan += groups[i].tests;
+
+	ksft_print_header();
+	ksft_set_plan(plan);
+	for (i = 0; i < ARRAY_SIZE(groups); i++) {
+		before = ksft_test_num();
+		groups[i].run();
+		if (ksft_test_num() - before != groups[i].tests)
+			ksft_print_msg("%s: %u results, planned %u\n",
+				       groups[i].name, ksft_test_num() - before,
+				       groups[i].tests);
+	}
+	ksft_finished();
 }
