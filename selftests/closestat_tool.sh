@@ -21,33 +21,20 @@
 
 set -u
 
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
-REPO=${HERE%/selftests}
 # shellcheck source=selftests/lib.sh
-. "$HERE/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-TOOLS=${TCS_TOOLS:-$REPO/tools}
-CS=$TOOLS/closestat
-CHURN=${TCS_CHURN:-$REPO/build/selftests/churn}
-PY=/usr/bin/python3
 PROC=/proc/net/tcp_closestat
 PROC_STAT=/proc/net/tcp_closestat_stat
 PROC_CTL=/proc/net/tcp_closestat_ctl
 CNT="time_wait,close_wait,fin_wait2"	# the entry counters
 NOBODY="setpriv --reuid=65534 --regid=65534 --clear-groups"
-TMP=
-
-cleanup() {
-	cleanup_ns
-	[ -n "$TMP" ] && rm -rf "$TMP"
-}
-trap cleanup EXIT
 
 ktap_header
 require_cmd ip setpriv "$PY"
-[ -x "$CS" ] && [ -x "$CHURN" ] || ktap_skip_all "build tools/closestat and selftests/churn first (make tools; make -C selftests)"
+require_tools
 [ -r "$PROC" ] || ktap_skip_all "$PROC missing: module not loaded"
-TMP=$(mktemp -d /tmp/closestat_tool.XXXXXX)
+make_tmp
 setup_ns A B || ktap_bail_out "cannot create network namespaces"
 
 in_a() { ip netns exec "$A" "$@"; }

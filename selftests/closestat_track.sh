@@ -23,21 +23,15 @@
 
 set -u
 
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
-REPO=${HERE%/selftests}
 # shellcheck source=selftests/lib.sh
-. "$HERE/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-TOOLS=${TCS_TOOLS:-$REPO/tools}
-CS=$TOOLS/closestat
-CHURN=${TCS_CHURN:-$REPO/build/selftests/churn}
-PY=/usr/bin/python3
 PROC=/proc/net/tcp_closestat
 PROC_HIST=/proc/net/tcp_closestat_hist
 PROC_SOCKETS=/proc/net/tcp_closestat_sockets
-TMP=
 HOLD_PIDS=
 
+# Run by lib.sh at exit, before it deletes the namespaces.
 cleanup() {
 	local pid
 
@@ -45,17 +39,14 @@ cleanup() {
 		kill "$pid" 2>/dev/null
 	done
 	wait 2>/dev/null
-	cleanup_ns
-	[ -n "$TMP" ] && rm -rf "$TMP"
 }
-trap cleanup EXIT
 
 ktap_header
 require_cmd ip ss "$PY"
-[ -x "$CS" ] && [ -x "$CHURN" ] || ktap_skip_all "build tools/closestat and selftests/churn first (make tools; make -C selftests)"
+require_tools
 [ -r "$PROC_HIST" ] && [ -r "$PROC_SOCKETS" ] ||
 	ktap_skip_all "$PROC_HIST or $PROC_SOCKETS missing: module not loaded"
-TMP=$(mktemp -d /tmp/closestat_track.XXXXXX)
+make_tmp
 setup_ns S H C || ktap_bail_out "cannot create network namespaces"
 
 in_s() { ip netns exec "$S" "$@"; }

@@ -1,10 +1,14 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # Helpers for the shell selftests: KTAP output in the format of the kernel's
-# tools/testing/selftests/kselftest/ktap_helpers.sh, and a few checks.
+# tools/testing/selftests/kselftest/ktap_helpers.sh, a few checks, where
+# the programs under test are, and the cleanup at exit.
 #
-#	. "$(dirname "$0")/lib.sh"
+#	. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 #	ktap_header
+#	require_tools
+#	make_tmp
+#	setup_ns A || ktap_bail_out "cannot create a network namespace"
 #	ktap_plan 2
 #	check_eq "time_wait on port 20001" "$got" 100
 #	ktap_skip "ipv6" "no ::1"
@@ -183,8 +187,8 @@ require_cmd() {
 	done
 }
 
-# Network namespaces made by setup_ns are deleted by cleanup_ns, which a
-# test should call from its EXIT trap.
+# Network namespaces made by setup_ns are deleted by cleanup_ns, at exit
+# (see below) or earlier if a test calls it.
 TCS_NAMESPACES=""
 
 # setup_ns VAR...: create a namespace per VAR, named after it with a unique
@@ -209,3 +213,50 @@ cleanup_ns() {
 	done
 	TCS_NAMESPACES=""
 }
+
+# The programs the tests drive, from the TCS_* variables run_guest.sh sets,
+# with the same defaults for a test run by hand in a built tree:
+#
+#	REPO	the repository (above selftests/)
+#	KO	tcp_closestat.ko for the running kernel (TCS_KO)
+#	CS	closestat, in the directory TCS_TOOLS (tools/)
+#	CHURN	the workload driver, selftests/churn.c (TCS_CHURN)
+#	PY	the Python that runs the tests' checks of JSON and the like
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+# shellcheck disable=SC2034
+KO=${TCS_KO:-$REPO/build/$(uname -r)/tcp_closestat.ko}
+CS=${TCS_TOOLS:-$REPO/tools}/closestat
+CHURN=${TCS_CHURN:-$REPO/build/selftests/churn}
+# shellcheck disable=SC2034
+PY=/usr/bin/python3
+
+# require_tools: skip the whole test unless closestat and churn are built.
+require_tools() {
+	if [ ! -x "$CS" ] || [ ! -x "$CHURN" ]; then
+		ktap_skip_all "build tools/closestat and selftests/churn first (make tools; make -C selftests)"
+	fi
+}
+
+# make_tmp: a fresh directory for the test's files, in TMP, named after the
+# test (/tmp/closestat_tool.XXXXXX); removed at exit.
+TMP=
+make_tmp() {
+	local name=${0##*/}
+
+	TMP=$(mktemp -d "/tmp/${name%.sh}.XXXXXX") ||
+		ktap_bail_out "cannot create a temporary directory"
+}
+
+# At exit, however the test ends: its own cleanup() first, if it defines
+# one (to stop what it started, in the namespaces too), then the
+# namespaces setup_ns made and the directory make_tmp made.
+__tcs_exit() {
+	if declare -F cleanup >/dev/null; then
+		cleanup
+	fi
+	cleanup_ns
+	if [ -n "$TMP" ]; then
+		rm -rf "$TMP"
+	fi
+}
+trap __tcs_exit EXIT

@@ -14,25 +14,20 @@
 
 set -u
 
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
-REPO=${HERE%/selftests}
 # shellcheck source=selftests/lib.sh
-. "$HERE/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-KO=${TCS_KO:-$REPO/build/$(uname -r)/tcp_closestat.ko}
-CHURN=${TCS_CHURN:-$REPO/build/selftests/churn}
 PROC=/proc/net/tcp_closestat
 KPROBES=/sys/kernel/debug/kprobes/list
 CYCLES=10
 CHURN_PID=
 
+# Run by lib.sh at exit, before it deletes the namespaces.
 cleanup() {
 	[ -n "$CHURN_PID" ] && kill "$CHURN_PID" 2>/dev/null && wait "$CHURN_PID"
-	cleanup_ns
 	# leave the module loaded with its defaults, as the runner expects
 	lsmod | grep -q '^tcp_closestat ' || insmod "$KO"
 }
-trap cleanup EXIT
 
 # statval NAME NETNS: a line of /proc/net/tcp_closestat_stat.
 statval() {
