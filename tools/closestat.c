@@ -1300,7 +1300,9 @@ static void run_stuck(void)
 	for (i = 0; i < all.n; i++)
 		if (sock_selected(&all.s[i]))
 			k[n++] = all.s[i];
-	qsort(k, n, sizeof(*k), cmp_age);
+	/* qsort()'s base must be valid even for no element: k, o may be NULL */
+	if (n)
+		qsort(k, n, sizeof(*k), cmp_age);
 
 	inodes = malloc((n ? n : 1) * sizeof(*inodes));
 	if (!inodes)
@@ -1310,7 +1312,8 @@ static void run_stuck(void)
 			inodes[ni++] = k[i].inode;
 	qsort(inodes, ni, sizeof(*inodes), cmp_inode);
 	o = find_owners(inodes, ni, &no);
-	qsort(o, no, sizeof(*o), cmp_owner);
+	if (no)
+		qsort(o, no, sizeof(*o), cmp_owner);
 
 	if (opt.json) {
 		json_begin(&w);
