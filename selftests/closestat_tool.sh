@@ -65,21 +65,10 @@ expect_fail() {
 }
 
 # stable CMD...: run a comparison of the tool with /proc (in namespace A);
-# retry while /proc itself changed under it (a gauge moving as a
-# TIME_WAIT socket expires), so that only a real difference fails.
-stable() {
-	local i
-
-	for i in 1 2 3 4 5; do
-		in_a cat "$PROC" >"$TMP/before"
-		fails=0
-		"$@" && [ "$fails" -eq 0 ] && return 0
-		in_a cat "$PROC" >"$TMP/after"
-		cmp -s "$TMP/before" "$TMP/after" && return 1
-		ktap_diag "$PROC changed during the comparison, again"
-	done
-	return 1
-}
+# retry while /proc itself changed under it, so that only a real
+# difference fails.
+read_proc_a() { in_a cat "$PROC"; }
+stable() { while_still 5 read_proc_a "$@"; }
 
 # skip REASON: a test function that cannot run here says why and returns 4.
 SKIP_REASON=

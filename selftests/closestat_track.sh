@@ -197,19 +197,8 @@ test_stuck_no_owner() {
 # ---- --hist and --prom --------------------------------------------------------
 
 # hist_stable CMD...: run a comparison while /proc's histogram holds still.
-hist_stable() {
-	local i
-
-	for i in 1 2 3; do
-		in_h cat "$PROC_HIST" >"$TMP/hist.before"
-		fails=0
-		"$@" && [ "$fails" -eq 0 ] && return 0
-		in_h cat "$PROC_HIST" >"$TMP/hist.after"
-		cmp -s "$TMP/hist.before" "$TMP/hist.after" && return 1
-		ktap_diag "$PROC_HIST changed during the comparison, again"
-	done
-	return 1
-}
+read_hist_h() { in_h cat "$PROC_HIST"; }
+hist_stable() { while_still 3 read_hist_h "$@"; }
 
 # Server closes first, 30 times: the server's 30 FIN_WAIT2 stays end when
 # the client's FIN arrives (they go on in TIME_WAIT, for 60 s), the

@@ -159,6 +159,27 @@ finish() {
 	[ "$fails" -eq 0 ]
 }
 
+# while_still TRIES READ CMD...: run CMD, a test made of expect()s
+# comparing a tool with a file the module writes, until it passes.  A
+# failure counts only if READ (a command printing that file) gave the same
+# output before and after CMD: a file that moved under the comparison (a
+# gauge changing as a TIME_WAIT socket expires) is compared again, up to
+# TRIES times.  Needs $TMP.
+while_still() {
+	local tries=$1 read=$2 i
+	shift 2
+
+	for i in $(seq "$tries"); do
+		$read >"$TMP/still.before"
+		fails=0
+		"$@" && [ "$fails" -eq 0 ] && return 0
+		$read >"$TMP/still.after"
+		cmp -s "$TMP/still.before" "$TMP/still.after" && return 1
+		ktap_diag "the module's file changed during the comparison, again"
+	done
+	return 1
+}
+
 # busywait TIMEOUT_MS CMD...: poll CMD every 10 ms until it succeeds or
 # TIMEOUT_MS have passed; returns CMD's last status. Use instead of sleep.
 busywait() {
