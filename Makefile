@@ -22,6 +22,11 @@ LINUX_SOURCE_VERSIONS ?= 6.1 6.12
 WERROR ?= 1
 KBUILD_FLAGS := W=1 $(if $(filter 1,$(WERROR)),KCFLAGS=-Werror)
 
+# The version (scripts/version.sh): from `git describe', or the VERSION file
+# of a release tarball. Into MODULE_VERSION() through Kbuild.
+VERSION := $(shell scripts/version.sh)
+KBUILD_FLAGS += TCS_VERSION=$(VERSION)
+
 ifeq ($(V),1)
 Q :=
 else
@@ -33,7 +38,7 @@ MODULE_SRCS := Kbuild module/compat.mk $(wildcard module/*.[ch]) \
 
 .PHONY: all module modules-all tools selftests deps ksrc check \
 	check-installed demo demo-installed bench bench-installed bench-smoke \
-	style sparse clean help
+	style sparse clean help FORCE
 
 all: module ## the module for KDIR (default target)
 
@@ -48,7 +53,7 @@ module: ## tcp_closestat.ko, built here against KDIR
 	$(Q)$(MAKE) -C $(KDIR) M=$(CURDIR) $(KBUILD_FLAGS) modules
 
 # One out-of-tree build directory per kernel: build/<release>/tcp_closestat.ko
-$(BUILD)/%/tcp_closestat.ko: $(MODULE_SRCS)
+$(BUILD)/%/tcp_closestat.ko: $(MODULE_SRCS) $(BUILD)/version
 	$(Q)mkdir -p $(BUILD)/$*
 	$(Q)cp --parents $(MODULE_SRCS) $(BUILD)/$*/
 	$(Q)$(MAKE) -C /lib/modules/$*/build M=$(BUILD)/$* $(KBUILD_FLAGS) modules
@@ -116,6 +121,14 @@ sparse: ## sparse (C=1) and W=1 over the module, on every kernel
 	  if grep -E 'warning|error' $(BUILD)/sparse-$$k.log; then exit 1; fi; \
 	  echo "sparse: clean on $$k"; \
 	done
+
+# Rewritten only when the version changes: the modules depend on it.
+$(BUILD)/version: FORCE
+	$(Q)mkdir -p $(BUILD)
+	$(Q)echo $(VERSION) >$@.tmp
+	$(Q)if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv -f $@.tmp $@; fi
+
+FORCE:
 
 clean: ## remove what the builds made
 	$(Q)if [ -n "$(KDIR)" ] && [ -d "$(KDIR)" ]; then \

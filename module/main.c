@@ -73,4 +73,5 @@ module_init(tcs_init);
 module_exit(tcs_exit);
 
 MODULE_LICENSE("GPL");
+MODULE_VERSION(TCS_VERSION);
 MODULE_DESCRIPTION("Per-port counts of TCP sockets entering TIME_WAIT, CLOSE_WAIT and FIN_WAIT2");
