@@ -617,6 +617,11 @@ test_usage_errors() {
 	run "$CS" -x
 	expect "-x: status" "$rc" 2
 	expect "-x: usage on stderr" "$(printf '%s\n' "$err" | grep -c '^Usage: closestat')" 1
+	run "$CS" --version
+	expect "--version: status" "$rc" 0
+	expect "--version: stderr" "$err" ""
+	printf '%s\n' "$out" | grep -Eqx 'closestat [0-9]+\.[0-9]+(\+[0-9a-z.]+)?' ||
+		expect "--version: closestat VERSION" "$out" "closestat X.Y[+...]"
 	run "$CS" -h
 	expect "-h: status" "$rc" 0
 	expect "-h: usage on stderr" "$(printf '%s\n' "$err" | head -n 1)" \

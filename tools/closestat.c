@@ -32,6 +32,9 @@
 #define NETNS_RUN_DIR	"/run/netns"
 #define MAX_FILE	(64 << 20)	/* refuse to read more than this */
 #define JSON_VERSION	1
+#ifndef CS_VERSION
+#define CS_VERSION	"0.0+unknown"	/* tools/Makefile: scripts/version.sh */
+#endif
 
 /* The module is named after its file. */
 #define MODULE_NAME	TCS_PROC_NAME
@@ -92,6 +95,7 @@ enum {
 	OPT_RESET,
 	OPT_HIST,
 	OPT_STUCK,
+	OPT_VERSION,
 };
 
 static struct {
@@ -165,6 +169,7 @@ static void usage(FILE *f)
 "  -N, --netns=NAME       read network namespace NAME (" NETNS_RUN_DIR "/NAME)\n"
 "      --reset            zero this namespace's counters (needs CAP_NET_ADMIN)\n"
 "  -h, --help             show this help\n"
+"      --version          show the version\n"
 "\n"
 "Rows are sorted busiest first.  TCS_PROC_DIR=DIR reads the files from DIR\n"
 "instead of /proc/net (for testing).\n",
@@ -1481,6 +1486,7 @@ int main(int argc, char **argv)
 		{ "hist",	no_argument,		NULL, OPT_HIST },
 		{ "stuck",	required_argument,	NULL, OPT_STUCK },
 		{ "help",	no_argument,		NULL, 'h' },
+		{ "version",	no_argument,		NULL, OPT_VERSION },
 		{ NULL, 0, NULL, 0 }
 	};
 	char err[CS_ERR_LEN];
@@ -1555,6 +1561,11 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stderr);
+			return 0;
+		case OPT_VERSION:
+			printf(PROG " " CS_VERSION "\n");
+			if (fflush(stdout) || ferror(stdout))
+				die("stdout: %s", strerror(errno));
 			return 0;
 		default:
 			usage(stderr);
