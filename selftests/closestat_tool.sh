@@ -624,8 +624,10 @@ test_usage_errors() {
 		expect "--version: closestat VERSION" "$out" "closestat X.Y[+...]"
 	run "$CS" -h
 	expect "-h: status" "$rc" 0
-	expect "-h: usage on stderr" "$(printf '%s\n' "$err" | head -n 1)" \
+	expect "-h: usage on stdout" "$(printf '%s\n' "$out" | head -n 1)" \
 		"Usage: closestat [OPTIONS]"
+	expect "-h: stderr" "$err" ""
+	expect "-h: EXAMPLES" "$(printf '%s\n' "$out" | grep -c '^EXAMPLES:$')" 1
 	finish
 }
 

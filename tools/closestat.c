@@ -172,7 +172,20 @@ static void usage(FILE *f)
 "      --version          show the version\n"
 "\n"
 "Rows are sorted busiest first.  TCS_PROC_DIR=DIR reads the files from DIR\n"
-"instead of /proc/net (for testing).\n",
+"instead of /proc/net (for testing).\n"
+"\n"
+"EXAMPLES:\n"
+"    " PROG "                  # every (side, port), busiest first\n"
+"    " PROG " -e -p 8080       # every column of port 8080\n"
+"    " PROG " -r -s time_wait  # clients' TIME_WAIT, by the service port\n"
+"    " PROG " -i 1 -c 3        # rates per second, three times\n"
+"    " PROG " -j               # JSON\n"
+"    " PROG " -N blue -l       # a server's ports in network namespace blue\n"
+"    " PROG " --stuck 60       # CLOSE_WAIT for a minute or more, and who holds it\n"
+"    " PROG " --hist           # how long sockets stay in each state\n"
+"    " PROG " --reset          # zero this namespace's counters\n"
+"\n"
+"See closestat(8) and tcp_closestat(4).\n",
 		cs_counter_names[TCS_TIME_WAIT], cs_counter_names[TCS_CLOSE_WAIT],
 		state_names[TCS_STATE_CLOSE_WAIT]);
 }
@@ -1560,7 +1573,9 @@ int main(int argc, char **argv)
 			opt.stuck = true;
 			break;
 		case 'h':
-			usage(stderr);
+			usage(stdout);
+			if (fflush(stdout) || ferror(stdout))
+				die("stdout: %s", strerror(errno));
 			return 0;
 		case OPT_VERSION:
 			printf(PROG " " CS_VERSION "\n");
