@@ -571,6 +571,44 @@ tcp_closestat_future_stat 7'
 	finish
 }
 
+# --output: the bytes stdout would get, in a file readable by everyone
+# whatever the umask, put in place by renaming a temporary file; a failed
+# run leaves the file as it was and no temporary file behind.
+test_output() {
+	local d=$TMP/output f
+
+	mkdir -p "$d/proc" "$d/out"
+	printf 'side port time_wait close_wait fin_wait2 close_wait_oldest_ms\nlocal 8080 1 2 3 1500\n' \
+		>"$d/proc/tcp_closestat"
+	printf 'ports 1\n' >"$d/proc/tcp_closestat_stat"
+	f=$d/out/tcp_closestat.prom
+	echo old >"$f"
+	fails=0
+	run env TCS_PROC_DIR="$d/proc" sh -c 'umask 077; exec "$0" --prom -o "$1"' "$CS" "$f"
+	expect "--prom -o: status" "$rc" 0
+	expect "--prom -o: stdout, stderr" "$out$err" ""
+	expect "--prom -o: the file" "$(cat "$f")" "$(TCS_PROC_DIR=$d/proc "$CS" --prom)"
+	expect "--prom -o: mode" "$(stat -c %a "$f")" 644
+	expect "--prom -o: directory" "$(ls -A "$d/out")" tcp_closestat.prom
+	run env TCS_PROC_DIR="$d/proc" "$CS" -j --output="$d/out/j"
+	expect "-j --output" "$rc:$out:$(cat "$d/out/j")" "0::$(TCS_PROC_DIR=$d/proc "$CS" -j)"
+	rm -f "$d/out/j"
+
+	cp "$f" "$d/before"
+	printf 'ports x\n' >"$d/proc/tcp_closestat_stat"
+	expect_fail "--prom -o, bad stat file" 1 \
+		"closestat: $d/proc/tcp_closestat_stat: line 1: ports 'x' is not a number" \
+		env TCS_PROC_DIR="$d/proc" "$CS" --prom -o "$f"
+	expect "--prom -o failed: the file" "$(cat "$f")" "$(cat "$d/before")"
+	expect "--prom -o failed: directory" "$(ls -A "$d/out")" tcp_closestat.prom
+	expect_fail "-o, missing directory" 1 \
+		"closestat: $d/none/x.prom: cannot create a temporary file beside it: No such file or directory" \
+		"$CS" --prom -o "$d/none/x.prom"
+	expect_fail "-o -i" 2 "closestat: --output cannot be combined with -i" \
+		"$CS" -i 1 -o "$f"
+	finish
+}
+
 test_usage_errors() {
 	local states
 
@@ -694,6 +732,7 @@ test_interval_rate
 test_reset
 test_bad_files
 test_unknown_columns
+test_output
 test_usage_errors
 test_readme_commands
 test_module_not_loaded

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <netinet/in.h>
+#include <sys/stat.h>
 
 #include "cs_parse.h"
 #include "json_writer.h"
@@ -109,11 +110,13 @@ static struct {
 	double interval;		/* 0: read once */
 	unsigned long count;		/* 0: forever */
 	const char *netns;
+	const char *output;		/* --output: FILE, replaced atomically */
 	const char *proc_dir;		/* TCS_PROC_DIR, for testing */
 } opt;
 
 static char table_path[4096], stat_path[4096], ctl_path[4096];
 static char hist_path[4096], sockets_path[4096];
+static char output_tmp[4096];	/* --output's file until renamed, else "" */
 
 __attribute__((format(printf, 1, 2), noreturn))
 static void die(const char *fmt, ...)
@@ -162,6 +165,8 @@ static void usage(FILE *f)
 "  -j, --json             JSON (with -i: one object per line)\n"
 "      --prom             Prometheus text format, with the module's statistics\n"
 "                         and the time-in-state histograms\n"
+"  -o, --output=FILE      write to FILE, atomically: a temporary file in its\n"
+"                         directory, renamed to FILE when complete (mode 0644)\n"
 "      --hist             time in each state (" TCS_PROC_HIST_NAME "), as bars\n"
 "      --stuck=SECS       sockets in %s for at least SECS (0.5 ok), with\n"
 "                         their process (pid/command)\n"
@@ -180,6 +185,8 @@ static void usage(FILE *f)
 "    " PROG " -r -s time_wait  # clients' TIME_WAIT, by the service port\n"
 "    " PROG " -i 1 -c 3        # rates per second, three times\n"
 "    " PROG " -j               # JSON\n"
+"    " PROG " --prom -o /var/lib/prometheus/node-exporter/tcp_closestat.prom\n"
+"                               # for node_exporter's textfile collector\n"
 "    " PROG " -N blue -l       # a server's ports in network namespace blue\n"
 "    " PROG " --stuck 60       # CLOSE_WAIT for a minute or more, and who holds it\n"
 "    " PROG " --hist           # how long sockets stay in each state\n"
@@ -188,6 +195,57 @@ static void usage(FILE *f)
 "See closestat(8) and tcp_closestat(4).\n",
 		cs_counter_names[TCS_TIME_WAIT], cs_counter_names[TCS_CLOSE_WAIT],
 		state_names[TCS_STATE_CLOSE_WAIT]);
+}
+
+/* ---- --output ---------------------------------------------------------- */
+
+/* Exit before output_commit(): FILE stays as it was. */
+static void output_abort(void)
+{
+	if (output_tmp[0])
+		unlink(output_tmp);
+}
+
+/*
+ * --output=FILE: standard output goes to a new file beside FILE, which
+ * output_commit() renames to FILE once everything is written, so that a
+ * reader (node_exporter's textfile collector) sees the old file or the
+ * new one, never a part.  The temporary name, FILE.XXXXXX, does not end
+ * in .prom: the collector ignores it.
+ */
+static void output_open(void)
+{
+	int fd, err;
+
+	if ((size_t)snprintf(output_tmp, sizeof(output_tmp), "%s.XXXXXX",
+			     opt.output) >= sizeof(output_tmp)) {
+		output_tmp[0] = '\0';
+		die("%s: name too long", opt.output);
+	}
+	fd = mkstemp(output_tmp);
+	if (fd < 0) {
+		err = errno;
+		output_tmp[0] = '\0';
+		die("%s: cannot create a temporary file beside it: %s",
+		    opt.output, strerror(err));
+	}
+	if (atexit(output_abort)) {
+		unlink(output_tmp);
+		die("atexit failed");
+	}
+	/* mkstemp() makes it 0600; node_exporter runs as another user. */
+	if (fchmod(fd, 0644) || dup2(fd, STDOUT_FILENO) < 0)
+		die("%s: %s", output_tmp, strerror(errno));
+	close(fd);
+}
+
+static void output_commit(void)
+{
+	if (fflush(stdout) || ferror(stdout) || fsync(STDOUT_FILENO))
+		die("%s: %s", output_tmp, strerror(errno));
+	if (rename(output_tmp, opt.output))
+		die("%s: %s", opt.output, strerror(errno));
+	output_tmp[0] = '\0';
 }
 
 /* ---- reading files ---------------------------------------------------- */
@@ -1492,6 +1550,7 @@ int main(int argc, char **argv)
 		{ "count",	required_argument,	NULL, 'c' },
 		{ "json",	no_argument,		NULL, 'j' },
 		{ "prom",	no_argument,		NULL, OPT_PROM },
+		{ "output",	required_argument,	NULL, 'o' },
 		{ "stat",	no_argument,		NULL, 'S' },
 		{ "netns",	required_argument,	NULL, 'N' },
 		{ "reset",	no_argument,		NULL, OPT_RESET },
@@ -1506,7 +1565,7 @@ int main(int argc, char **argv)
 	bool local = false, remote = false;
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "nHzp:lrs:ei:c:jSN:h", longopts,
+	while ((ch = getopt_long(argc, argv, "nHzp:lrs:ei:c:jo:SN:h", longopts,
 				 NULL)) != -1) {
 		switch (ch) {
 		case 'n':
@@ -1547,6 +1606,11 @@ int main(int argc, char **argv)
 			break;
 		case OPT_PROM:
 			opt.prom = true;
+			break;
+		case 'o':
+			if (!*optarg)
+				die_usage("--output needs a file name");
+			opt.output = optarg;
 			break;
 		case 'S':
 			opt.stat = true;
@@ -1595,8 +1659,10 @@ int main(int argc, char **argv)
 		die_usage("--prom cannot be combined with -j, -i or -S");
 	if (opt.stat && opt.interval)
 		die_usage("-S cannot be combined with -i");
+	if (opt.output && opt.interval)
+		die_usage("--output cannot be combined with -i");
 	if (opt.reset && (opt.prom || opt.json || opt.interval || opt.stat ||
-			  opt.hist || opt.stuck))
+			  opt.hist || opt.stuck || opt.output))
 		die_usage("--reset cannot be combined with output options");
 	if (opt.hist && opt.stuck)
 		die_usage("--hist cannot be combined with --stuck");
@@ -1608,6 +1674,8 @@ int main(int argc, char **argv)
 	set_paths();
 	if (opt.netns)
 		enter_netns(opt.netns);
+	if (opt.output)
+		output_open();
 
 	if (opt.reset) {
 		do_reset();
@@ -1626,7 +1694,9 @@ int main(int argc, char **argv)
 	} else {
 		run_once();
 	}
-	if (fflush(stdout) || ferror(stdout))
+	if (opt.output)
+		output_commit();
+	else if (fflush(stdout) || ferror(stdout))
 		die("stdout: %s", strerror(errno));
 	return 0;
 }
