@@ -184,6 +184,7 @@ test_prom_equals_proc() {
 	in_a cat "$PROC_STAT" >"$TMP/stat"
 	"$PY" - "$TMP/prom" "$TMP/proc" "$TMP/stat" <<'EOF'
 import re, sys
+from decimal import Decimal
 prom = open(sys.argv[1]).read().splitlines()
 lines = open(sys.argv[2]).read().splitlines()
 stat = dict(l.split() for l in open(sys.argv[3]).read().splitlines())
@@ -209,26 +210,35 @@ for l in prom:
         assert m[1].endswith("_total"), l
     key = m[1] + (m[2] or "")
     assert key not in samples, "duplicate: " + l
-    samples[key] = int(m[3])
+    samples[key] = Decimal(m[3])
+# Base units: a column in milliseconds (..._ms) is exported in seconds.
+def exported(col, value):
+    if col.endswith("_ms"):
+        return col[:-3] + "_seconds", Decimal(value) / 1000
+    return col, Decimal(value)
+assert not any("_ms" in k for k in samples), "a name in milliseconds"
 n = 0
 for l in lines[1:]:
     f = l.split()
     for i, col in enumerate(hdr[2:], 2):
         lab = '{side="%s",port="%s"}' % (f[0], f[1])
-        got = [samples[k] for k in ("tcp_closestat_%s_total%s" % (col, lab),
-               "tcp_closestat_%s%s" % (col, lab)) if k in samples]
-        assert got == [int(f[i])], (col, lab, got, f[i])
+        name, want = exported(col, f[i])
+        got = [samples[k] for k in ("tcp_closestat_%s_total%s" % (name, lab),
+               "tcp_closestat_%s%s" % (name, lab)) if k in samples]
+        assert got == [want], (col, lab, got, f[i])
         n += 1
 assert n == sum(1 for k in samples if 'side="' in k), "extra samples"
 assert types["tcp_closestat_time_wait_total"] == "counter"
+assert types["tcp_closestat_close_wait_oldest_seconds"] == "gauge"
 for name, val in stat.items():
     if name.startswith("missed_"):
         key = 'tcp_closestat_missed_total{probe="%s"}' % name[7:]
         assert samples[key] == int(val), (key, val)
     else:
+        name, want = exported(name, val)
         got = [samples[k] for k in ("tcp_closestat_%s_total" % name,
                "tcp_closestat_%s" % name) if k in samples]
-        assert got == [int(val)], (name, got, val)
+        assert got == [want], (name, got, val)
 EOF
 }
 
@@ -609,6 +619,34 @@ test_output() {
 	finish
 }
 
+# promtool check metrics (Debian's prometheus package) accepts --prom:
+# after the workloads in namespace A, and for a module with columns and
+# statistics it does not know, one in milliseconds, which goes out in
+# seconds.
+test_promtool() {
+	local d=$TMP/promtool
+
+	command -v promtool >/dev/null || { skip "promtool not installed"; return; }
+	mkdir -p "$d"
+	fails=0
+	in_a "$CS" --prom >"$d/a.prom" || return 1
+	promtool check metrics <"$d/a.prom" >"$d/out" 2>&1
+	expect "promtool check metrics, namespace A" "$?:$(cat "$d/out")" "0:"
+	printf 'side port time_wait close_wait fin_wait2 close_wait_oldest_ms later_ms\nlocal 8080 1 2 3 1500 7\n' \
+		>"$d/tcp_closestat"
+	printf 'ports 1\nlater_stat_ms 2001\n' >"$d/tcp_closestat_stat"
+	TCS_PROC_DIR=$d "$CS" --prom >"$d/b.prom" || return 1
+	promtool check metrics <"$d/b.prom" >"$d/out" 2>&1
+	expect "promtool check metrics, unknown columns" "$?:$(cat "$d/out")" "0:"
+	expect "milliseconds as seconds" \
+		"$(grep -E '^tcp_closestat_(close_wait_oldest|later|later_stat)_seconds' "$d/b.prom")" \
+		'tcp_closestat_close_wait_oldest_seconds{side="local",port="8080"} 1.5
+tcp_closestat_later_seconds{side="local",port="8080"} 0.007
+tcp_closestat_later_stat_seconds 2.001'
+	expect "HELP in seconds" "$(grep -c '^# HELP tcp_closestat_.*_seconds .*, in seconds' "$d/b.prom")" 3
+	finish
+}
+
 test_usage_errors() {
 	local states
 
@@ -733,6 +771,7 @@ test_reset
 test_bad_files
 test_unknown_columns
 test_output
+test_promtool
 test_usage_errors
 test_readme_commands
 test_module_not_loaded

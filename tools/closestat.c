@@ -65,7 +65,7 @@ static const struct {
 	[TCS_TW_REUSED]	 = { KIND_COUNTER, "Tracked TIME_WAIT sockets taken over early by a new connection" },
 	[TCS_TW_KILLED]	 = { KIND_COUNTER, "Tracked TIME_WAIT sockets ended early otherwise (RST, ss -K, namespace exit)" },
 	[TCS_TW_OVERFLOW] = { KIND_COUNTER, "Timewait sockets the kernel could not create (tcp_max_tw_buckets, memory)" },
-	[TCS_CLOSE_WAIT_OLDEST_MS] = { KIND_GAUGE, "Age in milliseconds of the oldest tracked CLOSE_WAIT socket" },
+	[TCS_CLOSE_WAIT_OLDEST_MS] = { KIND_GAUGE, "Age of the oldest tracked CLOSE_WAIT socket" },
 };
 
 static enum kind kind_of(int k)
@@ -857,6 +857,46 @@ static void print_stat(const struct cs_stat *s)
 		       (unsigned long long)s->e[i].value);
 }
 
+/* Milliseconds as exact decimal seconds: 1 -> 0.001, 4194304 -> 4194.304 */
+static const char *ms_to_s(uint64_t ms, char *buf, size_t len)
+{
+	size_t n;
+
+	snprintf(buf, len, "%llu.%03llu", (unsigned long long)(ms / 1000),
+		 (unsigned long long)(ms % 1000));
+	n = strlen(buf);
+	while (buf[n - 1] == '0')
+		buf[--n] = '\0';
+	if (buf[n - 1] == '.')
+		buf[--n] = '\0';
+	return buf;
+}
+
+/*
+ * Prometheus wants base units: a column or statistics line counted in
+ * milliseconds (its name ends in _ms) is exported in seconds, under the
+ * name with _seconds for _ms.  name: tcp_closestat_<that><suffix>.
+ */
+static bool prom_name(char *name, size_t len, const char *col,
+		      const char *suffix)
+{
+	size_t n = strlen(col);
+	bool ms = n > 3 && !strcmp(col + n - 3, "_ms");
+
+	snprintf(name, len, "tcp_closestat_%.*s%s%s", (int)(ms ? n - 3 : n), col,
+		 ms ? "_seconds" : "", suffix);
+	return ms;
+}
+
+/* A sample's value: v, or v milliseconds in seconds. */
+static const char *prom_value(char *buf, size_t len, uint64_t v, bool ms)
+{
+	if (ms)
+		return ms_to_s(v, buf, len);
+	fmt_u64(buf, v);
+	return buf;
+}
+
 /*
  * Text for the Prometheus exposition format: '\\' and newline escaped in
  * HELP texts, and '"' too in label values.
@@ -940,30 +980,26 @@ static void print_prom(const struct view *v, const struct cs_stat *s)
 		const char *col = v->t.cols[v->col[c]];
 		int k = v->counter[c];
 		char name[CS_MAX_NAME + 32], help[CS_MAX_NAME + 128];
-		char port[21], val[21];
+		char port[21], val[32];
+		bool ms;
 
-		if (kind_of(k) == KIND_COUNTER) {
-			snprintf(name, sizeof(name), "tcp_closestat_%s_total", col);
-			snprintf(help, sizeof(help), "%s, per side and port.",
-				 known[k].help);
-			prom_family(name, help, "counter");
-		} else if (kind_of(k) == KIND_GAUGE) {
-			snprintf(name, sizeof(name), "tcp_closestat_%s", col);
-			snprintf(help, sizeof(help), "%s, per side and port.",
-				 known[k].help);
-			prom_family(name, help, "gauge");
-		} else {
-			snprintf(name, sizeof(name), "tcp_closestat_%s", col);
-			snprintf(help, sizeof(help), "Column %s of %s.",
-				 col, TCS_PROC_PATH);
-			prom_family(name, help, "untyped");
-		}
+		ms = prom_name(name, sizeof(name), col,
+			       kind_of(k) == KIND_COUNTER ? "_total" : "");
+		if (kind_of(k) == KIND_UNTYPED)
+			snprintf(help, sizeof(help), "Column %s of %s%s.", col,
+				 TCS_PROC_PATH, ms ? ", in seconds" : "");
+		else
+			snprintf(help, sizeof(help), "%s%s, per side and port.",
+				 known[k].help, ms ? ", in seconds" : "");
+		prom_family(name, help, kind_of(k) == KIND_COUNTER ? "counter" :
+			    kind_of(k) == KIND_GAUGE ? "gauge" : "untyped");
 		for (i = 0; i < v->nrows; i++) {
 			const struct cs_row *r = &v->t.rows[v->row[i]];
 
 			fmt_u64(port, r->port);
-			fmt_u64(val, cs_vals(&v->t, v->row[i])[v->col[c]]);
-			prom_sample(name, val, TCS_COL_SIDE, cs_side_names[r->side],
+			prom_sample(name, prom_value(val, sizeof(val),
+				    cs_vals(&v->t, v->row[i])[v->col[c]], ms),
+				    TCS_COL_SIDE, cs_side_names[r->side],
 				    TCS_COL_PORT, port, NULL);
 		}
 	}
@@ -985,7 +1021,8 @@ static void print_prom(const struct view *v, const struct cs_stat *s)
 	}
 	for (i = 0; i < s->n; i++) {
 		const char *n = s->e[i].name;
-		char name[CS_MAX_NAME + 32], val[21];
+		char name[CS_MAX_NAME + 32], val[32];
+		bool ms;
 
 		if (!strncmp(n, TCS_STAT_MISSED_PREFIX, missed) && n[missed])
 			continue;
@@ -995,20 +1032,20 @@ static void print_prom(const struct view *v, const struct cs_stat *s)
 		if (k < sizeof(stat_kinds) / sizeof(stat_kinds[0])) {
 			bool counter = stat_kinds[k].kind == KIND_COUNTER;
 
-			snprintf(name, sizeof(name), "tcp_closestat_%s%s", n,
-				 counter ? "_total" : "");
+			ms = prom_name(name, sizeof(name), n,
+				       counter ? "_total" : "");
 			prom_family(name, stat_kinds[k].help,
 				    counter ? "counter" : "gauge");
 		} else {
 			char help[CS_MAX_NAME + 64];
 
-			snprintf(name, sizeof(name), "tcp_closestat_%s", n);
-			snprintf(help, sizeof(help), "Line %s of %s.", n,
-				 TCS_PROC_STAT_PATH);
+			ms = prom_name(name, sizeof(name), n, "");
+			snprintf(help, sizeof(help), "Line %s of %s%s.", n,
+				 TCS_PROC_STAT_PATH, ms ? ", in seconds" : "");
 			prom_family(name, help, "untyped");
 		}
-		fmt_u64(val, s->e[i].value);
-		prom_sample(name, val, NULL);
+		prom_sample(name, prom_value(val, sizeof(val), s->e[i].value, ms),
+			    NULL);
 	}
 }
 
@@ -1147,21 +1184,6 @@ static void print_hist_json(const struct cs_hist *h)
 	}
 	jsonw_end_array(&w);
 	jsonw_end_object(&w);
-}
-
-/* Milliseconds as exact decimal seconds: 1 -> 0.001, 4194304 -> 4194.304 */
-static const char *ms_to_s(uint64_t ms, char *buf, size_t len)
-{
-	size_t n;
-
-	snprintf(buf, len, "%llu.%03llu", (unsigned long long)(ms / 1000),
-		 (unsigned long long)(ms % 1000));
-	n = strlen(buf);
-	while (buf[n - 1] == '0')
-		buf[--n] = '\0';
-	if (buf[n - 1] == '.')
-		buf[--n] = '\0';
-	return buf;
 }
 
 #define PROM_HIST "tcp_closestat_state_duration_seconds"
