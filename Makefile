@@ -27,6 +27,27 @@ KBUILD_FLAGS := W=1 $(if $(filter 1,$(WERROR)),KCFLAGS=-Werror)
 VERSION := $(shell scripts/version.sh)
 KBUILD_FLAGS += TCS_VERSION=$(VERSION)
 
+# Where `make install' puts things, as in WireGuard's compat Makefile:
+# every path can be overridden, DESTDIR stages an install.
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+# Debian (bookworm) keeps packaged units in /lib, systemd also reads
+# /usr/local/lib/systemd/system.
+UNITDIR ?= $(if $(filter /usr,$(PREFIX)),,$(PREFIX))/lib/systemd/system
+# DKMS looks for /usr/src/<name>-<version>, whatever the PREFIX.
+DKMSDIR ?= /usr/src/tcp-closestat-$(VERSION)
+INSTALL_MOD_DIR ?= updates
+DEPMOD ?= depmod
+INSTALL ?= install
+# The release KDIR was built for: where modules_install puts the module.
+# (Debian's 6.1 headers have 6.1.192 in include/config/kernel.release.)
+KDIR_RELEASE := $(shell sed -n 's/^\#define UTS_RELEASE "\(.*\)"/\1/p' \
+	$(KDIR)/include/generated/utsrelease.h 2>/dev/null)
+# The kernel tree of a release: KDIR for its own, else the installed headers.
+kdir_of = $(if $(filter $(1),$(KDIR_RELEASE)),$(KDIR),/lib/modules/$(1)/build)
+UNITS := closestat-textfile.service closestat-textfile.timer
+
 ifeq ($(V),1)
 Q :=
 else
@@ -38,7 +59,8 @@ MODULE_SRCS := Kbuild module/compat.mk $(wildcard module/*.[ch]) \
 
 .PHONY: all module modules-all tools selftests deps ksrc check \
 	check-installed demo demo-installed bench bench-installed bench-smoke \
-	style sparse clean help FORCE
+	style sparse clean help install module-install tools-install \
+	dkms-install uninstall FORCE
 
 all: module ## the module for KDIR (default target)
 
@@ -56,7 +78,7 @@ module: ## tcp_closestat.ko, built here against KDIR
 $(BUILD)/%/tcp_closestat.ko: $(MODULE_SRCS) $(BUILD)/version
 	$(Q)mkdir -p $(BUILD)/$*
 	$(Q)cp --parents $(MODULE_SRCS) $(BUILD)/$*/
-	$(Q)$(MAKE) -C /lib/modules/$*/build M=$(BUILD)/$* $(KBUILD_FLAGS) modules
+	$(Q)$(MAKE) -C $(call kdir_of,$*) M=$(BUILD)/$* $(KBUILD_FLAGS) modules
 
 modules-all: ## the module for every kernel in KVERS, into BUILD/<release>/
 modules-all: $(foreach k,$(KVERS),$(BUILD)/$(k)/tcp_closestat.ko)
@@ -130,6 +152,42 @@ $(BUILD)/version: FORCE
 
 FORCE:
 
+install: module-install tools-install ## module-install and tools-install
+
+# Installs BUILD/<release>/tcp_closestat.ko, which modules-all also builds.
+module-install: ## KDIR's module through modules_install into /lib/modules/<release>/updates, then depmod
+	$(Q)test -n "$(KDIR_RELEASE)" || { \
+	  echo "tcp_closestat: no kernel headers at '$(KDIR)' (make help: KDIR)" >&2; exit 2; }
+	$(Q)$(MAKE) $(BUILD)/$(KDIR_RELEASE)/tcp_closestat.ko
+	$(Q)$(MAKE) -C $(KDIR) M=$(BUILD)/$(KDIR_RELEASE) INSTALL_MOD_PATH=$(DESTDIR) \
+		INSTALL_MOD_DIR=$(INSTALL_MOD_DIR) modules_install
+	$(Q)if [ -z "$(DESTDIR)" ]; then $(DEPMOD) -a $(KDIR_RELEASE); else \
+	  echo "DESTDIR set: run '$(DEPMOD) -a $(KDIR_RELEASE)' where it is installed"; fi
+
+tools-install: tools ## closestat into SBINDIR, its man pages, the systemd units
+	$(Q)$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(MANDIR)/man4 $(DESTDIR)$(UNITDIR)
+	$(Q)$(INSTALL) -m 0755 tools/closestat $(DESTDIR)$(SBINDIR)/closestat
+	$(Q)$(INSTALL) -m 0644 Documentation/man/closestat.8 $(DESTDIR)$(MANDIR)/man8/
+	$(Q)$(INSTALL) -m 0644 Documentation/man/tcp_closestat.4 $(DESTDIR)$(MANDIR)/man4/
+	$(Q)for u in $(UNITS); do \
+	  sed 's|@SBINDIR@|$(SBINDIR)|g' tools/systemd/$$u.in >$(DESTDIR)$(UNITDIR)/$$u && \
+	  chmod 0644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; done
+
+dkms-install: ## the module's source, dkms.conf and VERSION into DKMSDIR, for dkms add
+	$(Q)for f in $(MODULE_SRCS); do \
+	  $(INSTALL) -m 0644 -D $$f $(DESTDIR)$(DKMSDIR)/$$f || exit 1; done
+	$(Q)sed 's/#MODULE_VERSION#/$(VERSION)/' dkms.conf >$(DESTDIR)$(DKMSDIR)/dkms.conf
+	$(Q)echo $(VERSION) >$(DESTDIR)$(DKMSDIR)/VERSION
+	$(Q)chmod 0644 $(DESTDIR)$(DKMSDIR)/dkms.conf $(DESTDIR)$(DKMSDIR)/VERSION
+
+uninstall: ## remove what install put in place (KDIR, PREFIX, DESTDIR as for install)
+	$(Q)rm -f $(foreach e,ko ko.xz ko.gz ko.zst,\
+		$(DESTDIR)/lib/modules/$(KDIR_RELEASE)/$(INSTALL_MOD_DIR)/tcp_closestat.$(e))
+	$(Q)if [ -z "$(DESTDIR)" ] && [ -d /lib/modules/$(KDIR_RELEASE) ]; then $(DEPMOD) -a $(KDIR_RELEASE); fi
+	$(Q)rm -f $(DESTDIR)$(SBINDIR)/closestat $(DESTDIR)$(MANDIR)/man8/closestat.8 \
+		$(DESTDIR)$(MANDIR)/man4/tcp_closestat.4 $(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS))
+
 clean: ## remove what the builds made
 	$(Q)if [ -n "$(KDIR)" ] && [ -d "$(KDIR)" ]; then \
 	  $(MAKE) -C $(KDIR) M=$(CURDIR) clean; fi
@@ -145,4 +203,8 @@ help: ## this list
 	@echo '  KVERS     kernels of modules-all, check and bench ($(KVERS))'
 	@echo '  BUILD     output directory ($(BUILD))'
 	@echo '  WERROR    0: warnings do not fail the module build ($(WERROR))'
+	@echo '  PREFIX    install prefix ($(PREFIX)); SBINDIR, MANDIR, UNITDIR below it'
+	@echo '  DESTDIR   staging root for install, uninstall and dkms-install'
+	@echo '  DKMSDIR   dkms-install target ($(DKMSDIR))'
+	@echo '  VERSION   $(VERSION) (scripts/version.sh)'
 	@echo '  V         1: show every command'
