@@ -60,7 +60,7 @@ MODULE_SRCS := Kbuild module/compat.mk $(wildcard module/*.[ch]) \
 .PHONY: all module modules-all tools selftests deps ksrc check \
 	check-installed demo demo-installed bench bench-installed bench-smoke \
 	style sparse clean help install module-install tools-install \
-	dkms-install uninstall FORCE
+	dkms-install uninstall dist deb FORCE
 
 all: module ## the module for KDIR (default target)
 
@@ -187,6 +187,15 @@ uninstall: ## remove what install put in place (KDIR, PREFIX, DESTDIR as for ins
 	$(Q)if [ -z "$(DESTDIR)" ] && [ -d /lib/modules/$(KDIR_RELEASE) ]; then $(DEPMOD) -a $(KDIR_RELEASE); fi
 	$(Q)rm -f $(DESTDIR)$(SBINDIR)/closestat $(DESTDIR)$(MANDIR)/man8/closestat.8 \
 		$(DESTDIR)$(MANDIR)/man4/tcp_closestat.4 $(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS))
+
+dist: ## the release tarball BUILD/tcp-closestat-VERSION.tar.gz, with a VERSION file
+	$(Q)scripts/dist.sh $(BUILD) $(VERSION)
+
+deb: dist ## the tcp-closestat-dkms and closestat packages (dpkg-buildpackage), into BUILD/deb/
+	$(Q)rm -rf $(BUILD)/deb && mkdir -p $(BUILD)/deb
+	$(Q)tar -C $(BUILD)/deb -xzf $(BUILD)/tcp-closestat-$(VERSION).tar.gz
+	$(Q)cd $(BUILD)/deb/tcp-closestat-$(VERSION) && dpkg-buildpackage -us -uc -b
+	@ls $(BUILD)/deb/*.deb
 
 clean: ## remove what the builds made
 	$(Q)if [ -n "$(KDIR)" ] && [ -d "$(KDIR)" ]; then \
