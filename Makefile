@@ -60,7 +60,7 @@ MODULE_SRCS := Kbuild module/compat.mk $(wildcard module/*.[ch]) \
 .PHONY: all module modules-all tools selftests deps ksrc check \
 	check-installed demo demo-installed bench bench-installed bench-smoke \
 	style sparse clean help install module-install tools-install \
-	dkms-install uninstall dist deb FORCE
+	dkms-install uninstall dist deb check-package FORCE
 
 all: module ## the module for KDIR (default target)
 
@@ -105,7 +105,16 @@ check-installed: modules-all tools ksrc ## style, sparse, unit tests, fuzzing, e
 	$(Q)$(MAKE) style sparse selftests
 	$(Q)$(MAKE) -C tools check
 	$(Q)$(MAKE) bench-smoke
+	-$(Q)$(MAKE) check-package	# counted in check.sh's verdict (TCS_CHECK_KTAP)
 	$(Q)selftests/qemu/check.sh $(KVERS)	# last: its last line is the verdict
+
+# check.sh counts check-package's KTAP in its verdict: a failure there
+# fails `make check' without stopping the selftests.
+check-installed: export TCS_CHECK_KTAP := $(BUILD)/package/check.ktap
+
+check-package: modules-all tools ## install, DKMS and the Debian packages, on this host (root) and a guest per kernel
+	$(Q)$(MAKE) -C selftests drivers BUILD=$(BUILD)
+	$(Q)selftests/package/check.sh $(KVERS)
 
 # The demo builds the module as README.md says (`make`), for the guest's kernel.
 DEMO_KVER ?= $(lastword $(KVERS))

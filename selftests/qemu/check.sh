@@ -20,7 +20,11 @@
 # top-level results than planned: a panic, a WARN, a timeout) counts as one
 # more failure, as does a run that exited non-zero with no failure counted.
 #
-# Exit status 0 only if nothing failed on any kernel.
+# TCS_CHECK_KTAP names further KTAP logs (space-separated; `make check'
+# sets it to make check-package's), counted the same way after the
+# kernels; one that is missing or did not complete is one more failure.
+#
+# Exit status 0 only if nothing failed on any kernel or log.
 
 set -euo pipefail
 
@@ -98,6 +102,20 @@ main() {
 			failed=$((failed + 1))
 		fi
 		echo "=== $kver: $passed passed, $failed failed, $skipped skipped ==="
+		total_passed=$((total_passed + passed))
+		total_failed=$((total_failed + failed))
+		total_skipped=$((total_skipped + skipped))
+	done
+
+	for log in ${TCS_CHECK_KTAP:-}; do
+		passed=0 failed=0 skipped=0 complete=0
+		[[ -r $log ]] &&
+			read -r passed failed skipped complete < <(count_ktap <"$log")
+		if [[ $complete -eq 0 ]]; then
+			echo "=== $log: missing or did not complete ==="
+			failed=$((failed + 1))
+		fi
+		echo "=== $log: $passed passed, $failed failed, $skipped skipped ==="
 		total_passed=$((total_passed + passed))
 		total_failed=$((total_failed + failed))
 		total_skipped=$((total_skipped + skipped))
