@@ -20,6 +20,11 @@ readonly PACKAGES=(
 	perl						# checkpatch.pl
 	# used inside the guest
 	iproute2 procps python3 nginx-light wrk bpftrace netbase
+	# make deb, make check-package: packaging, DKMS, lintian, man pages,
+	# the units, node_exporter and promtool (in prometheus, whose server
+	# starts on installation where systemd runs: see the admin guide)
+	dpkg-dev debhelper dh-dkms dkms fakeroot lintian man-db systemd curl
+	prometheus-node-exporter prometheus
 )
 
 missing_packages() {
