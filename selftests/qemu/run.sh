@@ -97,6 +97,7 @@ build_initramfs() {
 	fi
 
 	stage=$(mktemp -d "$out.XXXXXX")
+	chmod 0755 "$stage"	# the guest's /, which mktemp made 0700
 	mkdir -p "$stage"/{bin,dev,proc,sys,newroot}
 	cp /bin/busybox "$stage/bin/busybox"
 	ln -s busybox "$stage/bin/sh"
