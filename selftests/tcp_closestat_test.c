@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -1148,6 +1149,194 @@ TEST_F(netns, close_wait_age_and_sockets)
 	ASSERT_LE(0, read_table());
 	check_col(_metadata, TCS_SIDE_REMOTE_NAME, port, TCS_CLOSE_WAIT_NOW, 0);
 	check_col(_metadata, TCS_SIDE_REMOTE_NAME, port, TCS_CLOSE_WAIT_OLDEST_MS, 0);
+}
+
+/* The TCP state of @fd (TCP_INFO), -1 on error. */
+static int tcp_state(int fd)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len))
+		return -1;
+	return ti.tcpi_state;
+}
+
+/* Poll until @fd is in TCP state @state; 0 when it is, -1 on timeout. */
+static int wait_state(int fd, int state, int timeout_ms)
+{
+	for (;;) {
+		if (tcp_state(fd) == state)
+			return 0;
+		if (timeout_ms <= 0)
+			return -1;
+		usleep(5 * 1000);
+		timeout_ms -= 5;
+	}
+}
+
+/* Delay every packet on this namespace's lo by 20 ms (sch_netem). */
+static int lo_delay(void)
+{
+	if (system("modprobe -q sch_netem 2>/dev/null; "
+		   "tc qdisc add dev lo root netem delay 20ms"))
+		return -1;
+	return 0;
+}
+
+/* One IPv4 connection to @port, whose listener is @lfd. */
+static int conn_pair(int lfd, unsigned short port, int *cli, int *srv)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_port = htons(port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+
+	*cli = socket(AF_INET, SOCK_STREAM, 0);
+	if (*cli < 0)
+		return -1;
+	if (connect(*cli, (struct sockaddr *)&a, sizeof(a)))
+		return -1;
+	*srv = accept(lfd, NULL, NULL);
+	return *srv < 0 ? -1 : 0;
+}
+
+/* Lines of /proc/net/tcp_closestat_sockets in @state. */
+static int sockets_in_state(const char *state)
+{
+	char line[256];
+	size_t len = strlen(state);
+	int n = 0;
+	FILE *f;
+
+	f = fopen(TCS_PROC_SOCKETS_PATH, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		n += !strncmp(line, state, len) && line[len] == ' ';
+	fclose(f);
+	return n;
+}
+
+/* Sockets ss lists on @port, either end, in a state other than TIME-WAIT. */
+static long long ss_closing(unsigned int port)
+{
+	char f[96];
+
+	snprintf(f, sizeof(f), "sport = :%u or dport = :%u", port, port);
+	return ss_count("syn-sent state syn-recv state established "
+			"state fin-wait-1 state fin-wait-2 state close-wait "
+			"state last-ack state closing", f);
+}
+
+/* Poll until no socket on @port is anywhere but TIME-WAIT; 0 then, else -1. */
+static int ss_wait_closing(unsigned int port, int timeout_ms)
+{
+	for (;;) {
+		if (ss_closing(port) == 0)
+			return 0;
+		if (timeout_ms <= 0)
+			return -1;
+		usleep(20 * 1000);
+		timeout_ms -= 20;
+	}
+}
+
+/*
+ * Simultaneous close: with every packet on lo delayed, both ends' FINs
+ * cross, both go FIN_WAIT1 -> CLOSING -> tcp_time_wait(TIME_WAIT), and the
+ * old state tcp_done() passes to tcp_set_state(CLOSE) is CLOSING.  Each
+ * round closes one connection that way with close() on both ends (both
+ * orphaned, freed in softirq), one with shutdown() on both ends, closed
+ * once both are CLOSE, in alternating order (freed here, so that the next
+ * socket() tends to get the address of the one freed last), and then one
+ * server-first connection whose client leaves CLOSE_WAIT.  A per-CPU
+ * pointer that outlived the simultaneous close would make that client's
+ * exit be skipped: a CLOSE_WAIT entry with no socket.  After every round,
+ * every gauge equals ss.
+ */
+TEST_F_TIMEOUT(netns, simultaneous_close, 120)
+{
+	const unsigned int port = 10270;
+	const uint64_t rounds = 30;
+	uint64_t r, tw_local, tw_remote;
+	int lfd, c, s, try;
+	char sf[64], df[64];
+	struct row l, rm;
+
+	ASSERT_EQ(0, lo_delay()) TH_LOG("tc qdisc add dev lo root netem failed");
+	port_filter(sf, sizeof(sf), "sport", port);
+	port_filter(df, sizeof(df), "dport", port);
+	lfd = make_listener(V4, port);
+	ASSERT_LE(0, lfd);
+	for (r = 1; r <= rounds; r++) {
+		/* both close() at once */
+		ASSERT_EQ(0, conn_pair(lfd, port, &c, &s));
+		close(c);
+		close(s);
+		ASSERT_EQ(0, ss_wait_closing(port, 5000)) TH_LOG("round %" PRIu64, r);
+
+		/* both shutdown() at once, closed once both are CLOSE */
+		ASSERT_EQ(0, conn_pair(lfd, port, &c, &s));
+		ASSERT_EQ(0, shutdown(c, SHUT_WR));
+		ASSERT_EQ(0, shutdown(s, SHUT_WR));
+		ASSERT_EQ(0, wait_state(c, TCP_CLOSE, 5000)) TH_LOG("round %" PRIu64, r);
+		ASSERT_EQ(0, wait_state(s, TCP_CLOSE, 5000)) TH_LOG("round %" PRIu64, r);
+		if (r % 2) {
+			close(s);
+			close(c);
+		} else {
+			close(c);
+			close(s);
+		}
+
+		/* server first: the client's end goes CLOSE_WAIT, then closes */
+		ASSERT_EQ(0, conn_pair(lfd, port, &c, &s));
+		close(s);
+		ASSERT_EQ(0, wait_state(c, TCP_CLOSE_WAIT, 5000)) TH_LOG("round %" PRIu64, r);
+		close(c);
+		ASSERT_EQ(0, ss_wait_closing(port, 5000)) TH_LOG("round %" PRIu64, r);
+
+		/*
+		 * Every gauge equals ss, read again if a TIME_WAIT expired
+		 * meanwhile (a round can take seconds on a busy host, and
+		 * TIME_WAIT lasts 60).  Each crossed connection entered
+		 * TIME_WAIT at both ends, and every TIME_WAIT entry has one
+		 * fate or is still there.
+		 */
+		for (try = 0; try < 5; try++) {
+			tw_local = ss_count("time-wait", sf);
+			tw_remote = ss_count("time-wait", df);
+			ASSERT_LE(0, read_table());
+			if ((long long)tw_local == ss_count("time-wait", sf) &&
+			    (long long)tw_remote == ss_count("time-wait", df))
+				break;
+		}
+		l = find_row(TCS_SIDE_LOCAL_NAME, port);
+		rm = find_row(TCS_SIDE_REMOTE_NAME, port);
+		ASSERT_EQ(3 * r, l.v[TCS_TIME_WAIT]) TH_LOG("round %" PRIu64, r);
+		ASSERT_EQ(r, l.v[TCS_FIN_WAIT2]) TH_LOG("round %" PRIu64, r);
+		ASSERT_EQ(2 * r, rm.v[TCS_TIME_WAIT]) TH_LOG("round %" PRIu64, r);
+		ASSERT_EQ(r, rm.v[TCS_CLOSE_WAIT]) TH_LOG("round %" PRIu64, r);
+		ASSERT_EQ(tw_local, l.v[TCS_TIME_WAIT_NOW]) TH_LOG("round %" PRIu64, r);
+		ASSERT_EQ(tw_remote, rm.v[TCS_TIME_WAIT_NOW]) TH_LOG("round %" PRIu64, r);
+		ASSERT_EQ(l.v[TCS_TIME_WAIT], l.v[TCS_TW_EXPIRED] + l.v[TCS_TW_REUSED] +
+			  l.v[TCS_TW_KILLED] + l.v[TCS_TIME_WAIT_NOW])
+			TH_LOG("round %" PRIu64, r);
+		ASSERT_EQ(rm.v[TCS_TIME_WAIT], rm.v[TCS_TW_EXPIRED] +
+			  rm.v[TCS_TW_REUSED] + rm.v[TCS_TW_KILLED] +
+			  rm.v[TCS_TIME_WAIT_NOW])
+			TH_LOG("round %" PRIu64, r);
+		ASSERT_EQ(0U, l.v[TCS_FIN_WAIT2_NOW] + rm.v[TCS_FIN_WAIT2_NOW])
+			TH_LOG("round %" PRIu64, r);
+		ASSERT_EQ(0, side_total(TCS_SIDE_LOCAL_NAME, TCS_CLOSE_WAIT_NOW))
+			TH_LOG("round %" PRIu64 ": close_wait_now of sockets ss does not show", r);
+		ASSERT_EQ(0U, rm.v[TCS_CLOSE_WAIT_NOW] + rm.v[TCS_CLOSE_WAIT_OLDEST_MS])
+			TH_LOG("round %" PRIu64 ": close_wait_now of sockets ss does not show", r);
+		ASSERT_EQ(0, side_total(TCS_SIDE_LOCAL_NAME, TCS_TW_OVERFLOW));
+	}
+	EXPECT_EQ(0, tcpext("TCPTimeWaitOverflow"));
+	EXPECT_EQ(0, sockets_in_state("close_wait"));
+	close(lfd);
 }
 
 /*
