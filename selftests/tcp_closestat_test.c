@@ -1184,6 +1184,26 @@ static int lo_delay(void)
 	return 0;
 }
 
+/*
+ * Bind @fd (non-blocking) to local port @lport and start connecting it to
+ * @port; 0 if the connect is under way.
+ */
+static int bind_connect(int fd, unsigned short lport, unsigned short port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int one = 1;
+
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	a.sin_port = htons(lport);
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)))
+		return -1;
+	a.sin_port = htons(port);
+	if (!connect(fd, (struct sockaddr *)&a, sizeof(a)) || errno == EINPROGRESS)
+		return 0;
+	return -1;
+}
+
 /* One IPv4 connection to @port, whose listener is @lfd. */
 static int conn_pair(int lfd, unsigned short port, int *cli, int *srv)
 {
@@ -1337,6 +1357,45 @@ TEST_F_TIMEOUT(netns, simultaneous_close, 120)
 	EXPECT_EQ(0, tcpext("TCPTimeWaitOverflow"));
 	EXPECT_EQ(0, sockets_in_state("close_wait"));
 	close(lfd);
+}
+
+/*
+ * A SYN for a TIME_WAIT 4-tuple whose listener is gone: the kernel answers
+ * it with an ACK (tcp_timewait_state_process() returned TCP_TW_SYN, no
+ * listener took it), the connecting client answers that ACK with an RST,
+ * and the RST kills the timewait socket.  That is tw_killed: nothing took
+ * the 4-tuple over.  Every exchange runs on one CPU (loopback).
+ */
+TEST_F(netns, tw_syn_without_listener_is_killed)
+{
+	const unsigned int port = 10280, cport = 10281;
+	const int rounds = 5;
+	char f[64];
+	int lfd, cli, srv, i;
+
+	port_filter(f, sizeof(f), "sport", port);
+	for (i = 0; i < rounds; i++) {
+		lfd = make_listener(V4, port);
+		ASSERT_LE(0, lfd);
+		ASSERT_EQ(0, conn_from(lfd, cport, port, &cli, &srv));
+		ASSERT_EQ(0, close_first(&srv, &cli, 1));
+		EXPECT_EQ(1, ss_wait("time-wait", f, 1, 5000));
+		close(lfd);
+
+		/* the same 4-tuple again: SYN, ACK from TIME_WAIT, RST */
+		cli = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		ASSERT_LE(0, cli);
+		ASSERT_EQ(0, bind_connect(cli, cport, port));
+		EXPECT_EQ(0, ss_wait("time-wait", f, 0, 5000));
+		close(cli);
+	}
+	ASSERT_LE(0, read_table());
+	check_col(_metadata, TCS_SIDE_LOCAL_NAME, port, TCS_TIME_WAIT, rounds);
+	check_col(_metadata, TCS_SIDE_LOCAL_NAME, port, TCS_TW_KILLED, rounds);
+	check_col(_metadata, TCS_SIDE_LOCAL_NAME, port, TCS_TW_REUSED, 0);
+	check_col(_metadata, TCS_SIDE_LOCAL_NAME, port, TCS_TW_EXPIRED, 0);
+	check_col(_metadata, TCS_SIDE_LOCAL_NAME, port, TCS_TIME_WAIT_NOW, 0);
+	EXPECT_EQ(0, tcpext("TWRecycled"));
 }
 
 /*
