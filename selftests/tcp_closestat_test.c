@@ -1399,6 +1399,66 @@ TEST_F(netns, tw_syn_without_listener_is_killed)
 }
 
 /*
+ * A socket that gets the peer's FIN before the application accept()s it
+ * (the classic CLOSE_WAIT leak: accepted late, or never closed) enters
+ * CLOSE_WAIT without a file; once accepted, /proc/net/tcp_closestat_sockets
+ * names the inode of the file accept() gave it.
+ */
+TEST_F(netns, close_wait_before_accept_has_inode)
+{
+	const unsigned int port = 10290;
+	const int n = 5;
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_port = htons(port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	unsigned long inode[MAX_CONNS];
+	int lfd, i, listed = 0, zero = 0;
+	char line[256], want[64];
+	struct stat st;
+	FILE *f;
+
+	lfd = make_listener(V4, port);
+	ASSERT_LE(0, lfd);
+	for (i = 0; i < n; i++) {
+		self->cli[i] = socket(AF_INET, SOCK_STREAM, 0);
+		ASSERT_LE(0, self->cli[i]);
+		ASSERT_EQ(0, connect(self->cli[i], (struct sockaddr *)&a, sizeof(a)));
+		close(self->cli[i]);	/* FIN to a child not yet accepted */
+	}
+	EXPECT_EQ(n, ss_wait("close-wait", "sport = :10290", n, 5000));
+	for (i = 0; i < n; i++) {
+		self->srv[i] = accept(lfd, NULL, NULL);
+		ASSERT_LE(0, self->srv[i]);
+		ASSERT_EQ(TCP_CLOSE_WAIT, tcp_state(self->srv[i]));
+		ASSERT_EQ(0, fstat(self->srv[i], &st));
+		inode[i] = st.st_ino;
+	}
+	f = fopen(TCS_PROC_SOCKETS_PATH, "r");
+	ASSERT_NE(NULL, f);
+	snprintf(want, sizeof(want), "close_wait 127.0.0.1:%u ", port);
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long ino;
+
+		if (strncmp(line, want, strlen(want)))
+			continue;
+		ino = strtoul(strrchr(line, ' ') + 1, NULL, 10);
+		zero += ino == 0;
+		for (i = 0; i < n; i++)
+			listed += ino == inode[i];
+	}
+	fclose(f);
+	EXPECT_EQ(0, zero) TH_LOG("accepted CLOSE_WAIT sockets shown without inode");
+	EXPECT_EQ(n, listed);
+	for (i = 0; i < n; i++)
+		close(self->srv[i]);
+	close(lfd);
+	EXPECT_EQ(0, ss_wait("close-wait", "sport = :10290", 0, 5000));
+	ASSERT_LE(0, read_table());
+	check_col(_metadata, TCS_SIDE_LOCAL_NAME, port, TCS_CLOSE_WAIT, n);
+	check_col(_metadata, TCS_SIDE_LOCAL_NAME, port, TCS_CLOSE_WAIT_NOW, 0);
+}
+
+/*
  * One real 2MSL: TIME_WAIT sockets expire after 60 s (TCP_TIMEWAIT_LEN).
  * Each entry ends in exactly one fate, and the stays land in the histogram
  * bucket [32768, 65536) ms.
