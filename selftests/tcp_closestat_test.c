@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <inttypes.h>
 #include <net/if.h>
 #include <netinet/in.h>
@@ -25,6 +26,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -1456,6 +1459,142 @@ TEST_F(netns, close_wait_before_accept_has_inode)
 	ASSERT_LE(0, read_table());
 	check_col(_metadata, TCS_SIDE_LOCAL_NAME, port, TCS_CLOSE_WAIT, n);
 	check_col(_metadata, TCS_SIDE_LOCAL_NAME, port, TCS_CLOSE_WAIT_NOW, 0);
+}
+
+/* The files under /proc/net and their modes, as documented. */
+TEST_F(netns, file_modes)
+{
+	static const struct {
+		const char *path;
+		mode_t mode;
+	} files[] = {
+		{ TCS_PROC_PATH, 0444 },
+		{ TCS_PROC_STAT_PATH, 0444 },
+		{ TCS_PROC_CTL_PATH, 0222 },
+		{ TCS_PROC_HIST_PATH, 0444 },
+		{ TCS_PROC_SOCKETS_PATH, 0444 },
+	};
+	struct stat st;
+	unsigned int i;
+
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		ASSERT_EQ(0, stat(files[i].path, &st)) TH_LOG("%s", files[i].path);
+		EXPECT_TRUE(S_ISREG(st.st_mode)) TH_LOG("%s", files[i].path);
+		EXPECT_EQ(files[i].mode, st.st_mode & 07777)
+			TH_LOG("%s: mode %o", files[i].path, st.st_mode & 07777);
+	}
+}
+
+static int write_id_map(const char *file, const char *map)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/self/%s", file);
+	return write_file(path, map);
+}
+
+/*
+ * The kernel refuses a user namespace to a chrooted process (create_user_ns:
+ * current_chrooted()), and the test guest runs the tests chrooted.  In a
+ * mount namespace of its own, move the root back to the namespace's root:
+ * chroot() elsewhere with the working directory left outside, walk up to
+ * the top, chroot() there.  Needs /proc mounted there too (the guest's
+ * initramfs has it).  Not chrooted, this changes nothing.
+ */
+static int unchroot(void)
+{
+	int i;
+
+	if (unshare(CLONE_NEWNS) ||
+	    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+	    chdir("/") || chroot("/dev"))
+		return -1;
+	for (i = 0; i < 64; i++)
+		if (chdir(".."))
+			return -1;
+	if (chroot(".") || chdir("/"))
+		return -1;
+	return access(TCS_PROC_CTL_PATH, F_OK);
+}
+
+/*
+ * The child of unprivileged_user_namespace: an ordinary user (65534) that
+ * opened the test namespace's control file, then made a user and a network
+ * namespace of its own (unshare -Urn).  Returns the first check that failed,
+ * 0 if none.
+ */
+static int unprivileged_child(int *cli, int *srv)
+{
+	int host_ctl, init_ctl;
+
+	/* opened as the user: the file keeps the opener's credentials */
+	if (setgroups(0, NULL) || setegid(65534) || seteuid(65534))
+		return 1;
+	host_ctl = open(TCS_PROC_CTL_PATH, O_WRONLY);	/* mode 0222 */
+	if (host_ctl < 0)
+		return 2;
+	if (seteuid(0) || setegid(0) || unchroot())
+		return 12;
+	/* dumpable again after setuid(): /proc/self/uid_map is then ours */
+	if (setgid(65534) || setuid(65534) || prctl(PR_SET_DUMPABLE, 1))
+		return 1;
+	if (unshare(CLONE_NEWUSER | CLONE_NEWNET))
+		return 3;
+	if (write_id_map("setgroups", "deny") ||
+	    write_id_map("uid_map", "0 65534 1") ||
+	    write_id_map("gid_map", "0 65534 1") || lo_up())
+		return 4;
+	/* its own namespace: nothing yet, then its own traffic only */
+	if (read_table() != 0)
+		return 5;
+	if (make_conns(V4, 10301, 3, cli, srv) || close_first(srv, cli, 3))
+		return 6;
+	if (read_table() != 2 * (1 + 3) ||	/* 10301 and 3 client ports, 2 sides */
+	    find_row(TCS_SIDE_LOCAL_NAME, 10301).v[TCS_TIME_WAIT] != 3 ||
+	    find_row(TCS_SIDE_LOCAL_NAME, 10300).v[TCS_TIME_WAIT] != 0)
+		return 7;
+	/* CAP_NET_ADMIN over its own namespace: it may reset it */
+	if (write_file(TCS_PROC_CTL_PATH, "reset\n"))
+		return 8;
+	if (read_table() < 0 ||
+	    find_row(TCS_SIDE_LOCAL_NAME, 10301).v[TCS_TIME_WAIT] != 0)
+		return 9;
+	/* but not the namespace it came from, nor the initial one */
+	if (write(host_ctl, "reset\n", 6) != -1 || errno != EPERM)
+		return 10;
+	init_ctl = open("/proc/1/net/" TCS_PROC_CTL_NAME, O_WRONLY);
+	if (init_ctl >= 0 &&
+	    (write(init_ctl, "reset\n", 6) != -1 || errno != EPERM))
+		return 11;
+	return 0;
+}
+
+/*
+ * An unprivileged user in a user and network namespace of its own sees
+ * only that namespace, can reset its counters (it has CAP_NET_ADMIN
+ * there), and cannot reset the namespace it came from.
+ */
+TEST_F(netns, unprivileged_user_namespace)
+{
+	const unsigned int port = 10300;
+	int status;
+	pid_t pid;
+
+	ASSERT_EQ(0, make_conns(V4, port, 4, self->cli, self->srv));
+	ASSERT_EQ(0, close_first(self->srv, self->cli, 4));
+	expect_row(_metadata, TCS_SIDE_LOCAL_NAME, port, 4, 0, 4);
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0)
+		_exit(unprivileged_child(self->cli, self->srv));
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status)) TH_LOG("check %d failed in the child",
+						 WEXITSTATUS(status));
+	/* untouched here: neither the child's traffic nor its reset */
+	expect_row(_metadata, TCS_SIDE_LOCAL_NAME, port, 4, 0, 4);
+	expect_row(_metadata, TCS_SIDE_LOCAL_NAME, 10301, 0, 0, 0);
 }
 
 /*
