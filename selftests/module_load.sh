@@ -5,7 +5,9 @@
 # small module parameters.
 #
 #   namespace L (lo): churn -o server -p 19000, running through 10
-#                     rmmod/insmod cycles
+#                     rmmod/insmod cycles; while loaded, tw_overflow must
+#                     equal the growth of TcpExt TCPTimeWaitOverflow (no
+#                     probe counts anything while only some are armed)
 #   namespace T (lo): churn -o server -p 19100 x200 with max_tracked=16
 #   namespace Z (lo): churn -o server -p 19200 x100 with max_tracked=0
 #
@@ -43,13 +45,29 @@ col() {
 		END { print v + 0 }' "$PROC"
 }
 
+# tcpext NAME NETNS: a TcpExt counter of /proc/net/netstat.
+tcpext() {
+	ip netns exec "$2" awk -v k="$1" '$1 == "TcpExt:" {
+		if (!n) { for (i = 2; i <= NF; i++) idx[$i] = i; n = 1; next }
+		print $idx[k] }' /proc/net/netstat
+}
+
+# local_total COLUMN NETNS: a column of /proc/net/tcp_closestat summed over
+# the local rows (an overflow counts once per side).
+local_total() {
+	ip netns exec "$2" awk -v c="$1" '
+		NR == 1 { for (i = 1; i <= NF; i++) idx[$i] = i; next }
+		$1 == "local" { s += $idx[c] }
+		END { print s + 0 }' "$PROC"
+}
+
 # Nothing else registers kprobes in the test guest.
 probes_left() {
 	wc -l <"$KPROBES"
 }
 
 ktap_header
-ktap_plan 12
+ktap_plan 13
 [ -r "$KO" ] || ktap_bail_out "$KO missing"
 [ -x "$CHURN" ] || ktap_bail_out "$CHURN missing"
 [ -r "$KPROBES" ] || ktap_bail_out "debugfs not mounted"
@@ -67,19 +85,33 @@ insmod "$KO" max_tracked=lots 2>/dev/null
 check_eq "max_tracked=lots refused" \
 	"$(test -e $PROC && echo loaded || echo refused)" refused
 
-# 3-5: load and unload while connections churn; nothing is left behind
-ip netns exec "$L" "$CHURN" -q -d 60 -o server -p 19000 &
+# 3-6: load and unload while connections churn; nothing is left behind,
+# and nothing is counted that did not happen
+# room for every timewait socket: a real overflow would make the
+# comparison below depend on when the probes were armed
+ip netns exec "$L" sysctl -qw net.ipv4.tcp_max_tw_buckets=1000000
+ip netns exec "$L" "$CHURN" -q -d 600 -o server -p 19000 &
 CHURN_PID=$!
 bad=0
+overflow=0
+tw_overflow=0
 for i in $(seq "$CYCLES"); do
+	ov0=$(tcpext TCPTimeWaitOverflow "$L")
 	insmod "$KO" || bad=$((bad + 1))
 	busywait 2000 ip netns exec "$L" test -r $PROC || bad=$((bad + 1))
+	# some connections closed while loaded, the first ones during the load
+	busywait 10000 test "$(col local 19000 time_wait "$L")" -ge 20 ||
+		bad=$((bad + 1))
+	tw_overflow=$((tw_overflow + $(local_total tw_overflow "$L")))
+	overflow=$((overflow + $(tcpext TCPTimeWaitOverflow "$L") - ov0))
 	rmmod tcp_closestat || bad=$((bad + 1))
 	if [ -e $PROC ] || [ "$(probes_left)" != 0 ]; then
 		bad=$((bad + 1))
 	fi
 done
 check_eq "$CYCLES load/unload cycles under traffic" "$bad" 0
+check_eq "tw_overflow equals TCPTimeWaitOverflow growth while loaded" \
+	"$tw_overflow" "$overflow"
 check_eq "no kprobe left after rmmod" "$(probes_left)" 0
 kill "$CHURN_PID"
 wait "$CHURN_PID" 2>/dev/null
@@ -87,12 +119,12 @@ CHURN_PID=
 check_eq "no /proc entry left after rmmod" \
 	"$(ls /proc/net/ | grep -c tcp_closestat)" 0
 
-# 6: a reload starts from zero (no traffic in Z yet)
+# 7: a reload starts from zero (no traffic in Z yet)
 insmod "$KO"
 check_eq "reload starts from zero" \
 	"$(ip netns exec "$Z" wc -l <$PROC)" 1
 
-# 7-9: max_tracked=16: tracking fills up, entry counts stay exact
+# 8-10: max_tracked=16: tracking fills up, entry counts stay exact
 rmmod tcp_closestat
 insmod "$KO" max_tracked=16
 ip netns exec "$T" "$CHURN" -q -n 200 -o server -p 19100 ||
@@ -105,7 +137,7 @@ tw_now=$(col local 19100 time_wait_now "$T")
 check_eq "time_wait_now is bounded by tracking" \
 	"$([ "$tw_now" -lt 200 ] && [ "$(statval tracked "$T")" -ge "$tw_now" ] && echo yes)" yes
 
-# 10-11: max_tracked=0: no tracking; every entry is counted as untracked
+# 11-12: max_tracked=0: no tracking; every entry is counted as untracked
 rmmod tcp_closestat
 insmod "$KO" max_tracked=0
 ip netns exec "$Z" "$CHURN" -q -n 100 -o server -p 19200 ||
@@ -115,7 +147,7 @@ check_eq "max_tracked=0: entries exact" \
 # each connection: CLOSE_WAIT (client), FIN_WAIT2 and TIME_WAIT (server)
 check_eq "max_tracked=0: untracked = 3 x connections" "$(statval untracked "$Z")" 300
 
-# 12: back to the defaults
+# 13: back to the defaults
 rmmod tcp_closestat
 insmod "$KO"
 check_eq "default max_tracked" "$(statval max_tracked "$Z")" 65536
