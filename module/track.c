@@ -256,22 +256,34 @@ static void tcs_copy_addrs(struct tcs_sock_info *info,
 /*
  * Hash @t under its object's address.  An entry already there is stale (an
  * exit the probes missed left it, and the address was reused): end it.
+ *
+ * Whether the stale entry's namespace is going away is read under the
+ * lock: while the entry is in a bucket, tcs_track_purge() of its namespace
+ * has not passed that bucket, so the namespace and its ports still exist.
+ * Once unhashed here, the purge no longer waits for it, and the namespace
+ * may be freed as soon as the purge is done.  If it was not dying when read,
+ * its pre_exit had not run yet, and the synchronize_rcu() that follows
+ * pre_exit waits for this handler, which runs with preemption disabled:
+ * its ports stay valid until we return.
  */
 static void tcs_insert(struct tcs_track *t)
 {
 	struct tcs_bucket *b = tcs_bucket(t->obj);
 	struct tcs_track *old;
 	unsigned long flags;
+	bool count = false;
 
 	spin_lock_irqsave(&b->lock, flags);
 	old = tcs_find(b, t->obj);
-	if (old)
+	if (old) {
 		hlist_del(&old->node);
+		count = !READ_ONCE(old->tn->dying);
+	}
 	hlist_add_head(&t->node, &b->head);
 	spin_unlock_irqrestore(&b->lock, flags);
 
 	if (old) {
-		if (!READ_ONCE(old->tn->dying))
+		if (count)
 			tcs_inc(&old->ports, TCS_S_TRACK_OUT + old->info.state);
 		tcs_free(old);
 	}
