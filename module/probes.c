@@ -47,7 +47,6 @@
 static DEFINE_PER_CPU(const struct sock *, tcs_tw_pending);
 static DEFINE_PER_CPU(const struct inet_timewait_sock *, tcs_tw_expiring);
 static DEFINE_PER_CPU(const struct inet_timewait_sock *, tcs_tw_reusing);
-static DEFINE_PER_CPU(const struct sock *, tcs_tw_hashed);
 
 static void *tcs_arg(struct pt_regs *regs, unsigned int n)
 {
@@ -118,13 +117,12 @@ static int tcs_set_state_pre(struct kprobe *p, struct pt_regs *regs)
 	    state == old || sk->sk_protocol != IPPROTO_TCP)
 		return 0;
 
-	/* after the hashdance, the tracking entry went to the timewait sock */
-	if (tcs_tcp_state(old) >= 0) {
-		if (this_cpu_read(tcs_tw_hashed) == sk)
-			this_cpu_write(tcs_tw_hashed, NULL);
-		else
-			tcs_track_leave_sk(sk);
-	}
+	/*
+	 * After a hashdance the entry is the timewait socket's, under its
+	 * address: looking up @sk then finds nothing.
+	 */
+	if (tcs_tcp_state(old) >= 0)
+		tcs_track_leave_sk(sk);
 
 	if (unlikely(state == TCP_CLOSE &&
 		     this_cpu_read(tcs_tw_pending) == sk)) {
@@ -162,7 +160,6 @@ static int tcs_hashdance_pre(struct kprobe *p, struct pt_regs *regs)
 	this_cpu_write(tcs_tw_pending, NULL);
 	if (sk->sk_protocol != IPPROTO_TCP)
 		return 0;
-	this_cpu_write(tcs_tw_hashed, sk);
 	tn = tcs_track_hashdance(sk, tw, time_wait ? TCS_STATE_TIME_WAIT :
 						     TCS_STATE_FIN_WAIT2, &ports);
 	if (!time_wait)
