@@ -14,8 +14,8 @@
  *               peer's FIN: tcp_timewait_state_process() switches it with a
  *               plain store and returns TCP_TW_ACK.
  *   overflow    tcp_time_wait() could not allocate the timewait socket
- *               (tcp_max_tw_buckets, memory): it calls
- *               tcp_set_state(sk, TCP_CLOSE) without hashing one first.
+ *               (tcp_max_tw_buckets, memory): inet_twsk_alloc() returned
+ *               NULL to it.  DCCP's calls are filtered out.
  *   TIME_WAIT   ends in inet_twsk_kill(), exactly once per hashed timewait
  *   ends        socket: from tw_timer_handler() when it expires; after
  *               tcp_timewait_state_process() returned TCP_TW_SYN (a new
@@ -44,7 +44,6 @@
 #include "compat.h"
 #include "tcp_closestat.h"
 
-static DEFINE_PER_CPU(const struct sock *, tcs_tw_pending);
 static DEFINE_PER_CPU(const struct inet_timewait_sock *, tcs_tw_expiring);
 static DEFINE_PER_CPU(const struct inet_timewait_sock *, tcs_tw_reusing);
 
@@ -113,8 +112,8 @@ static int tcs_set_state_pre(struct kprobe *p, struct pt_regs *regs)
 	struct tcs_ports ports;
 	struct tcs_net *tn;
 
-	if ((enter < 0 && tcs_tcp_state(old) < 0 && state != TCP_CLOSE) ||
-	    state == old || sk->sk_protocol != IPPROTO_TCP)
+	if ((enter < 0 && tcs_tcp_state(old) < 0) || state == old ||
+	    sk->sk_protocol != IPPROTO_TCP)
 		return 0;
 
 	/*
@@ -123,12 +122,6 @@ static int tcs_set_state_pre(struct kprobe *p, struct pt_regs *regs)
 	 */
 	if (tcs_tcp_state(old) >= 0)
 		tcs_track_leave_sk(sk);
-
-	if (unlikely(state == TCP_CLOSE &&
-		     this_cpu_read(tcs_tw_pending) == sk)) {
-		this_cpu_write(tcs_tw_pending, NULL);
-		tcs_count(&sk->__sk_common, &ports, TCS_S_TW_OVERFLOW);
-	}
 
 	if (enter >= 0) {
 		tn = tcs_count(&sk->__sk_common, &ports, TCS_S_ENTER + enter);
@@ -139,10 +132,32 @@ static int tcs_set_state_pre(struct kprobe *p, struct pt_regs *regs)
 	return 0;
 }
 
-/* tcp_time_wait(struct sock *sk, int state, int timeo) */
-static int tcs_time_wait_pre(struct kprobe *p, struct pt_regs *regs)
+/*
+ * inet_twsk_alloc(const struct sock *sk, ...) returns the timewait socket
+ * tcp_time_wait() will hash, or NULL: then tcp_time_wait() counts TcpExt
+ * TCPTimeWaitOverflow and closes @sk.  A kretprobe instance belongs to one
+ * call: it nests and migrates with it, and no other call can see it.  @sk
+ * is valid on return: tcp_time_wait()'s caller holds a reference.
+ */
+static int tcs_twsk_alloc_entry(struct kretprobe_instance *ri,
+				struct pt_regs *regs)
 {
-	this_cpu_write(tcs_tw_pending, tcs_arg(regs, 0));
+	const struct sock *sk = tcs_arg(regs, 0);
+
+	if (sk->sk_protocol != IPPROTO_TCP)	/* DCCP */
+		return 1;
+	*(const struct sock **)ri->data = sk;
+	return 0;
+}
+
+static int tcs_twsk_alloc_ret(struct kretprobe_instance *ri,
+			      struct pt_regs *regs)
+{
+	const struct sock *sk = *(const struct sock **)ri->data;
+	struct tcs_ports ports;
+
+	if (!regs_return_value(regs))
+		tcs_count(&sk->__sk_common, &ports, TCS_S_TW_OVERFLOW);
 	return 0;
 }
 
@@ -157,7 +172,6 @@ static int tcs_hashdance_pre(struct kprobe *p, struct pt_regs *regs)
 	struct tcs_ports ports;
 	struct tcs_net *tn;
 
-	this_cpu_write(tcs_tw_pending, NULL);
 	if (sk->sk_protocol != IPPROTO_TCP)
 		return 0;
 	tn = tcs_track_hashdance(sk, tw, time_wait ? TCS_STATE_TIME_WAIT :
@@ -256,11 +270,6 @@ static struct kprobe tcs_set_state_kp = {
 	.pre_handler	= tcs_set_state_pre,
 };
 
-static struct kprobe tcs_time_wait_kp = {
-	.symbol_name	= "tcp_time_wait",
-	.pre_handler	= tcs_time_wait_pre,
-};
-
 static struct kprobe tcs_hashdance_kp = {
 	.symbol_name	= TCS_TW_HASHDANCE_SYMBOL,
 	.pre_handler	= tcs_hashdance_pre,
@@ -274,6 +283,13 @@ static struct kprobe tcs_tw_timer_kp = {
 static struct kprobe tcs_tw_kill_kp = {
 	.symbol_name	= "inet_twsk_kill",
 	.pre_handler	= tcs_tw_kill_pre,
+};
+
+static struct kretprobe tcs_twsk_alloc_rp = {
+	.kp.symbol_name	= "inet_twsk_alloc",
+	.entry_handler	= tcs_twsk_alloc_entry,
+	.handler	= tcs_twsk_alloc_ret,
+	.data_size	= sizeof(void *),
 };
 
 static struct kretprobe tcs_tw_process_rp = {
@@ -292,13 +308,13 @@ static struct kretprobe tcs_twsk_unique_rp = {
 
 static struct kprobe *tcs_kprobes[] = {
 	&tcs_set_state_kp,
-	&tcs_time_wait_kp,
 	&tcs_hashdance_kp,
 	&tcs_tw_timer_kp,
 	&tcs_tw_kill_kp,
 };
 
 static struct kretprobe *tcs_kretprobes[] = {
+	&tcs_twsk_alloc_rp,
 	&tcs_tw_process_rp,
 	&tcs_twsk_unique_rp,
 };
