@@ -44,7 +44,6 @@
 #include "compat.h"
 #include "tcp_closestat.h"
 
-static DEFINE_PER_CPU(const struct inet_timewait_sock *, tcs_tw_expiring);
 static DEFINE_PER_CPU(const struct inet_timewait_sock *, tcs_tw_reusing);
 
 static void *tcs_arg(struct pt_regs *regs, unsigned int n)
@@ -238,13 +237,17 @@ static int tcs_twsk_unique_ret(struct kretprobe_instance *ri,
 	return 0;
 }
 
-/* tw_timer_handler(struct timer_list *t) */
+/*
+ * tw_timer_handler(struct timer_list *t), whose one statement is
+ * inet_twsk_kill(tw) on both kernels: the timewait socket expires, and
+ * its entry ends here.  The kill that follows finds none.
+ */
 static int tcs_tw_timer_pre(struct kprobe *p, struct pt_regs *regs)
 {
 	struct timer_list *t = tcs_arg(regs, 0);
 
-	this_cpu_write(tcs_tw_expiring,
-		       container_of(t, struct inet_timewait_sock, tw_timer));
+	tcs_track_tw_kill(container_of(t, struct inet_timewait_sock, tw_timer),
+			  TCS_S_TW_EXPIRED);
 	return 0;
 }
 
@@ -254,10 +257,7 @@ static int tcs_tw_kill_pre(struct kprobe *p, struct pt_regs *regs)
 	struct inet_timewait_sock *tw = tcs_arg(regs, 0);
 	enum tcs_slot fate = TCS_S_TW_KILLED;
 
-	if (this_cpu_read(tcs_tw_expiring) == tw) {
-		this_cpu_write(tcs_tw_expiring, NULL);
-		fate = TCS_S_TW_EXPIRED;
-	} else if (this_cpu_read(tcs_tw_reusing) == tw) {
+	if (this_cpu_read(tcs_tw_reusing) == tw) {
 		this_cpu_write(tcs_tw_reusing, NULL);
 		fate = TCS_S_TW_REUSED;
 	}
