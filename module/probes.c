@@ -18,14 +18,16 @@
  *               NULL to it.  DCCP's calls are filtered out.
  *   TIME_WAIT   ends in inet_twsk_kill(), exactly once per hashed timewait
  *   ends        socket: from tw_timer_handler() when it expires; after
- *               tcp_timewait_state_process() returned TCP_TW_SYN (a new
- *               SYN takes the 4-tuple) or tcp_twsk_unique() returned 1 (a
- *               connect() reuses it), both of which kill it right away on
- *               the same CPU; or otherwise (RST, ss -K, namespace exit).
+ *               tcp_timewait_state_process() returned TCP_TW_SYN and a
+ *               listener takes the SYN (tcs_tw_syn); after a connect()
+ *               took its place in the established hash (TWRecycled); or
+ *               otherwise (RST, ss -K, namespace exit).
  *
- * The per-CPU pointers below carry "what is this CPU in the middle of"
- * from one probe to the next; each pair of probes runs on one CPU with
- * softirqs off in between, so nothing else can run there meanwhile.
+ * One piece of state crosses from one probe to another: tcs_tw_syn, from
+ * a return of tcp_timewait_state_process() to the kill or put that its
+ * caller reaches next on the same CPU, with BH off.  Nothing else is
+ * carried from a probe to the next: a pair that must be seen together is
+ * one kretprobe instance (one call), or a re-check of the object's state.
  *
  * All entry points start with __fentry__, so these kprobes run on ftrace.
  * A hit that arrives while another kprobe runs on the same CPU is dropped
@@ -44,7 +46,17 @@
 #include "compat.h"
 #include "tcp_closestat.h"
 
-static DEFINE_PER_CPU(const struct inet_timewait_sock *, tcs_tw_reusing);
+/*
+ * The timewait socket a new SYN is about to take over, on this CPU: set
+ * when tcp_timewait_state_process() returns TCP_TW_SYN.  Its caller
+ * (tcp_v4_rcv(), tcp_v6_rcv(), with BH off) then looks for a listener and
+ * either hands the SYN to it after inet_twsk_deschedule_put(tw), which
+ * kills @tw unless its timer already runs on another CPU and puts it, or
+ * answers with an ACK and puts @tw: in every case inet_twsk_kill(tw) or
+ * inet_twsk_put(tw) comes next on this CPU, in straight-line code, and
+ * clears it.  Nothing else runs on this CPU in between.
+ */
+static DEFINE_PER_CPU(const struct inet_timewait_sock *, tcs_tw_syn);
 
 static void *tcs_arg(struct pt_regs *regs, unsigned int n)
 {
@@ -213,27 +225,11 @@ static int tcs_tw_process_ret(struct kretprobe_instance *ri,
 	unsigned long ret = regs_return_value(regs);
 
 	if (ret == TCP_TW_SYN) {
-		this_cpu_write(tcs_tw_reusing, d->tw);
+		this_cpu_write(tcs_tw_syn, d->tw);
 	} else if (ret == TCP_TW_ACK && d->substate == TCP_FIN_WAIT2 &&
 		   READ_ONCE(d->tw->tw_substate) == TCP_TIME_WAIT) {
 		tcs_tw_enter(d->tw, tcs_track_tw_switch(d->tw));
 	}
-	return 0;
-}
-
-/* tcp_twsk_unique(struct sock *sk, struct sock *sktw, void *twp) */
-static int tcs_twsk_unique_entry(struct kretprobe_instance *ri,
-				 struct pt_regs *regs)
-{
-	*(void **)ri->data = tcs_arg(regs, 1);
-	return 0;
-}
-
-static int tcs_twsk_unique_ret(struct kretprobe_instance *ri,
-			       struct pt_regs *regs)
-{
-	if (regs_return_value(regs) == 1)
-		this_cpu_write(tcs_tw_reusing, *(void **)ri->data);
 	return 0;
 }
 
@@ -251,17 +247,33 @@ static int tcs_tw_timer_pre(struct kprobe *p, struct pt_regs *regs)
 	return 0;
 }
 
-/* inet_twsk_kill(struct inet_timewait_sock *tw) */
+/*
+ * inet_twsk_kill(struct inet_timewait_sock *tw): a timewait socket ends
+ * early (an expiry's entry ended in tcs_tw_timer_pre()).  It was reused:
+ * - by a new SYN, if the caller is the one tcs_tw_syn names;
+ * - by a connect(), if @tw is no longer in the established hash: the
+ *   connecting socket took its place there (__inet_check_established(),
+ *   which also counts TcpExt TWRecycled) before inet_twsk_deschedule_put();
+ *   every other path reaches the kill with @tw hashed, and the kill
+ *   unhashes it.
+ * Otherwise it was killed (an RST, ss -K, the namespace going away).
+ */
 static int tcs_tw_kill_pre(struct kprobe *p, struct pt_regs *regs)
 {
 	struct inet_timewait_sock *tw = tcs_arg(regs, 0);
 	enum tcs_slot fate = TCS_S_TW_KILLED;
 
-	if (this_cpu_read(tcs_tw_reusing) == tw) {
-		this_cpu_write(tcs_tw_reusing, NULL);
+	if (this_cpu_cmpxchg(tcs_tw_syn, tw, NULL) == tw ||
+	    hlist_nulls_unhashed_lockless(&tw->tw_node))
 		fate = TCS_S_TW_REUSED;
-	}
 	tcs_track_tw_kill(tw, fate);
+	return 0;
+}
+
+/* inet_twsk_put(struct inet_timewait_sock *tw): see tcs_tw_syn. */
+static int tcs_tw_put_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	this_cpu_cmpxchg(tcs_tw_syn, tcs_arg(regs, 0), NULL);
 	return 0;
 }
 
@@ -285,6 +297,11 @@ static struct kprobe tcs_tw_kill_kp = {
 	.pre_handler	= tcs_tw_kill_pre,
 };
 
+static struct kprobe tcs_tw_put_kp = {
+	.symbol_name	= "inet_twsk_put",
+	.pre_handler	= tcs_tw_put_pre,
+};
+
 static struct kretprobe tcs_twsk_alloc_rp = {
 	.kp.symbol_name	= "inet_twsk_alloc",
 	.entry_handler	= tcs_twsk_alloc_entry,
@@ -299,24 +316,17 @@ static struct kretprobe tcs_tw_process_rp = {
 	.data_size	= sizeof(struct tcs_tw_process),
 };
 
-static struct kretprobe tcs_twsk_unique_rp = {
-	.kp.symbol_name	= "tcp_twsk_unique",
-	.entry_handler	= tcs_twsk_unique_entry,
-	.handler	= tcs_twsk_unique_ret,
-	.data_size	= sizeof(void *),
-};
-
 static struct kprobe *tcs_kprobes[] = {
 	&tcs_set_state_kp,
 	&tcs_hashdance_kp,
 	&tcs_tw_timer_kp,
 	&tcs_tw_kill_kp,
+	&tcs_tw_put_kp,
 };
 
 static struct kretprobe *tcs_kretprobes[] = {
 	&tcs_twsk_alloc_rp,
 	&tcs_tw_process_rp,
-	&tcs_twsk_unique_rp,
 };
 
 int tcs_probes_register(void)
