@@ -316,9 +316,16 @@ static struct kretprobe tcs_tw_process_rp = {
 	.data_size	= sizeof(struct tcs_tw_process),
 };
 
-static struct kprobe *tcs_kprobes[] = {
-	&tcs_set_state_kp,
-	&tcs_hashdance_kp,
+/*
+ * Registration order.  register_kprobes() arms an array one probe at a
+ * time, so while the module loads, some probes run and others do not yet:
+ * a probe that makes tracking entries (a beginning) must not run before
+ * those that end them, or an entry made in between outlives its socket;
+ * and tcs_tw_syn must not be set before its kill and put probes run.  So
+ * the ends go first, then the kretprobes, then the beginnings; unloading
+ * disarms in the opposite order.  Nothing pairs within a group.
+ */
+static struct kprobe *tcs_end_kprobes[] = {
 	&tcs_tw_timer_kp,
 	&tcs_tw_kill_kp,
 	&tcs_tw_put_kp,
@@ -329,11 +336,16 @@ static struct kretprobe *tcs_kretprobes[] = {
 	&tcs_tw_process_rp,
 };
 
+static struct kprobe *tcs_begin_kprobes[] = {
+	&tcs_hashdance_kp,
+	&tcs_set_state_kp,
+};
+
 int tcs_probes_register(void)
 {
 	int err;
 
-	err = register_kprobes(tcs_kprobes, ARRAY_SIZE(tcs_kprobes));
+	err = register_kprobes(tcs_end_kprobes, ARRAY_SIZE(tcs_end_kprobes));
 	if (err) {
 		pr_err("cannot register the kprobes: %d\n", err);
 		return err;
@@ -341,29 +353,52 @@ int tcs_probes_register(void)
 	err = register_kretprobes(tcs_kretprobes, ARRAY_SIZE(tcs_kretprobes));
 	if (err) {
 		pr_err("cannot register the kretprobes: %d\n", err);
-		unregister_kprobes(tcs_kprobes, ARRAY_SIZE(tcs_kprobes));
-		return err;
+		goto err_ends;
+	}
+	err = register_kprobes(tcs_begin_kprobes, ARRAY_SIZE(tcs_begin_kprobes));
+	if (err) {
+		pr_err("cannot register the kprobes: %d\n", err);
+		goto err_kretprobes;
 	}
 	return 0;
+
+err_kretprobes:
+	unregister_kretprobes(tcs_kretprobes, ARRAY_SIZE(tcs_kretprobes));
+err_ends:
+	unregister_kprobes(tcs_end_kprobes, ARRAY_SIZE(tcs_end_kprobes));
+	return err;
 }
 
 void tcs_probes_unregister(void)
 {
+	unregister_kprobes(tcs_begin_kprobes, ARRAY_SIZE(tcs_begin_kprobes));
 	unregister_kretprobes(tcs_kretprobes, ARRAY_SIZE(tcs_kretprobes));
-	unregister_kprobes(tcs_kprobes, ARRAY_SIZE(tcs_kprobes));
+	unregister_kprobes(tcs_end_kprobes, ARRAY_SIZE(tcs_end_kprobes));
 }
 
+static void tcs_show_kprobes(struct seq_file *seq, struct kprobe **kps,
+			     unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		seq_printf(seq, TCS_STAT_MISSED_PREFIX "%s %lu\n",
+			   kps[i]->symbol_name, kps[i]->nmissed);
+}
+
+/*
+ * A kretprobe misses a call when its entry kprobe is dropped (kp.nmissed)
+ * or when no instance is free (nmissed).
+ */
 void tcs_probes_show_missed(struct seq_file *seq)
 {
 	unsigned int i;
 
-	for (i = 0; i < ARRAY_SIZE(tcs_kprobes); i++)
-		seq_printf(seq, TCS_STAT_MISSED_PREFIX "%s %lu\n",
-			   tcs_kprobes[i]->symbol_name,
-			   tcs_kprobes[i]->nmissed);
+	tcs_show_kprobes(seq, tcs_begin_kprobes, ARRAY_SIZE(tcs_begin_kprobes));
 	for (i = 0; i < ARRAY_SIZE(tcs_kretprobes); i++)
 		seq_printf(seq, TCS_STAT_MISSED_PREFIX "%s %lu\n",
 			   tcs_kretprobes[i]->kp.symbol_name,
 			   tcs_kretprobes[i]->kp.nmissed +
 			   (unsigned long)tcs_kretprobes[i]->nmissed);
+	tcs_show_kprobes(seq, tcs_end_kprobes, ARRAY_SIZE(tcs_end_kprobes));
 }
