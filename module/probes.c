@@ -343,7 +343,18 @@ static struct kprobe *tcs_begin_kprobes[] = {
 
 int tcs_probes_register(void)
 {
+	unsigned int i;
 	int err;
+
+	/*
+	 * Kretprobe instances in use at once: per CPU, a call in process
+	 * context and one in a softirq interrupting it, and one for each
+	 * task preempted inside inet_twsk_alloc() (process context runs it
+	 * with BH enabled).  A call that finds none free is not seen; the
+	 * kretprobe's nmissed counts it.
+	 */
+	for (i = 0; i < ARRAY_SIZE(tcs_kretprobes); i++)
+		tcs_kretprobes[i]->maxactive = max(16U, 4 * num_possible_cpus());
 
 	err = register_kprobes(tcs_end_kprobes, ARRAY_SIZE(tcs_end_kprobes));
 	if (err) {
