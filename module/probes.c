@@ -75,14 +75,20 @@ static int tcs_tcp_state(int state)
 	}
 }
 
+/* The namespace and both ports of @skc, NULL if not counting. */
+static struct tcs_net *tcs_ports_of(const struct sock_common *skc,
+				    struct tcs_ports *ports)
+{
+	return tcs_lookup(read_pnet(&skc->skc_net), skc->skc_num,
+			  ntohs(skc->skc_dport), ports);
+}
+
 /* Count @slot for both ports of @skc; returns the namespace, if counting. */
 static struct tcs_net *tcs_count(const struct sock_common *skc,
 				 struct tcs_ports *ports, enum tcs_slot slot)
 {
-	struct tcs_net *tn;
+	struct tcs_net *tn = tcs_ports_of(skc, ports);
 
-	tn = tcs_lookup(read_pnet(&skc->skc_net), skc->skc_num,
-			ntohs(skc->skc_dport), ports);
 	if (tn)
 		tcs_inc(ports, slot);
 	return tn;
@@ -197,6 +203,31 @@ static int tcs_hashdance_pre(struct kprobe *p, struct pt_regs *regs)
 	return 0;
 }
 
+/* Timewait socket @tw switched from FIN_WAIT2 to TIME_WAIT. */
+static void tcs_tw_switched(const struct inet_timewait_sock *tw)
+{
+	enum tcs_switch sw = tcs_track_tw_switch(tw);
+	struct tcs_ports ports;
+	struct tcs_net *tn;
+
+	if (sw == TCS_SWITCH_DONE)
+		return;
+	/*
+	 * The switch rearms the timer only if it is pending: if it is not,
+	 * the FIN_WAIT2 timeout fired, or a kill took it, before the peer's
+	 * FIN was processed, and the socket ends without staying in
+	 * TIME_WAIT.
+	 */
+	if (sw == TCS_SWITCH_UNTRACKED && !timer_pending(&tw->tw_timer))
+		return;
+	tn = tcs_ports_of(&tw->__tw_common, &ports);
+	if (!tn)
+		return;
+	if (sw == TCS_SWITCH_UNTRACKED && !tcs_track_tw_enter(tn, &ports, tw))
+		return;
+	tcs_inc(&ports, TCS_S_ENTER + TCS_STATE_TIME_WAIT);
+}
+
 /*
  * tcp_timewait_state_process(struct inet_timewait_sock *tw, ...).  On
  * TCP_TW_ACK and TCP_TW_SYN the caller still holds its reference, so tw is
@@ -228,7 +259,7 @@ static int tcs_tw_process_ret(struct kretprobe_instance *ri,
 		this_cpu_write(tcs_tw_syn, d->tw);
 	} else if (ret == TCP_TW_ACK && d->substate == TCP_FIN_WAIT2 &&
 		   READ_ONCE(d->tw->tw_substate) == TCP_TIME_WAIT) {
-		tcs_tw_enter(d->tw, tcs_track_tw_switch(d->tw));
+		tcs_tw_switched(d->tw);
 	}
 	return 0;
 }

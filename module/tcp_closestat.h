@@ -145,7 +145,16 @@ void tcs_track_leave_sk(const void *obj);
 struct tcs_net *tcs_track_hashdance(const struct sock *sk, const void *tw,
 				    enum tcs_state state,
 				    struct tcs_ports *ports);
-bool tcs_track_tw_switch(const void *tw);
+enum tcs_switch {
+	TCS_SWITCH_UNTRACKED,	/* no entry */
+	TCS_SWITCH_TRACKED,	/* its entry switched to TIME_WAIT */
+	TCS_SWITCH_DONE,	/* its entry was in TIME_WAIT already */
+};
+
+enum tcs_switch tcs_track_tw_switch(const void *tw);
+struct inet_timewait_sock;
+bool tcs_track_tw_enter(struct tcs_net *tn, const struct tcs_ports *ports,
+			const struct inet_timewait_sock *tw);
 void tcs_track_tw_kill(const void *tw, enum tcs_slot fate);
 void tcs_track_purge(struct tcs_net *tn);
 unsigned long tcs_track_scan(struct tcs_net *tn);

@@ -35,6 +35,7 @@
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/timekeeping.h>
+#include <net/inet_timewait_sock.h>
 #include <net/sock.h>
 
 #include "tcp_closestat.h"
@@ -290,12 +291,13 @@ static void tcs_insert(struct tcs_track *t)
 }
 
 /*
- * The socket or timewait socket whose common part is @skc entered @state.
- * @ino is its file's inode number, 0 if it has none.
+ * A new entry for @skc in @state, counted in the gauges, not hashed yet;
+ * NULL, counted in untracked, if the table is full or has no memory.
  */
-void tcs_track_enter(struct tcs_net *tn, const struct tcs_ports *ports,
-		     const struct sock_common *skc, unsigned long ino,
-		     enum tcs_state state)
+static struct tcs_track *tcs_new(struct tcs_net *tn,
+				 const struct tcs_ports *ports,
+				 const struct sock_common *skc, unsigned long ino,
+				 enum tcs_state state)
 {
 	struct tcs_track *t;
 
@@ -317,12 +319,34 @@ void tcs_track_enter(struct tcs_net *tn, const struct tcs_ports *ports,
 	tcs_copy_addrs(&t->info, skc);
 
 	percpu_counter_inc(&tcs_nr_tracked);
+	/* before the entry is hashed: an end may count out right after */
 	tcs_inc(ports, TCS_S_TRACK_IN + state);
-	tcs_insert(t);
-	return;
+	return t;
 
 untracked:
 	tcs_inc_once(ports, TCS_S_UNTRACKED);
+	return NULL;
+}
+
+/* Undo tcs_new() of an entry that was not, or is no longer, hashed. */
+static void tcs_cancel(struct tcs_track *t)
+{
+	tcs_inc(&t->ports, TCS_S_TRACK_OUT + t->info.state);
+	tcs_free(t);
+}
+
+/*
+ * The socket or timewait socket whose common part is @skc entered @state.
+ * @ino is its file's inode number, 0 if it has none.
+ */
+void tcs_track_enter(struct tcs_net *tn, const struct tcs_ports *ports,
+		     const struct sock_common *skc, unsigned long ino,
+		     enum tcs_state state)
+{
+	struct tcs_track *t = tcs_new(tn, ports, skc, ino, state);
+
+	if (t)
+		tcs_insert(t);
 }
 
 /* A full socket left CLOSE_WAIT or FIN_WAIT2. */
@@ -375,25 +399,81 @@ struct tcs_net *tcs_track_hashdance(const struct sock *sk, const void *tw,
 }
 
 /*
- * A FIN_WAIT2-substate timewait socket switched to TIME_WAIT.  Returns
- * whether it was tracked (and now is, in TIME_WAIT).
+ * A FIN_WAIT2-substate timewait socket switched to TIME_WAIT.  If it is
+ * tracked, its FIN_WAIT2 stay ends and its TIME_WAIT stay starts, in the
+ * same entry.  An entry already in TIME_WAIT means that another copy of
+ * the peer's FIN, processed on another CPU at the same time, switched it.
  */
-bool tcs_track_tw_switch(const void *tw)
+enum tcs_switch tcs_track_tw_switch(const void *tw)
 {
 	struct tcs_bucket *b = tcs_bucket(tw);
+	enum tcs_switch ret = TCS_SWITCH_UNTRACKED;
 	struct tcs_track *t;
 	unsigned long flags;
 
 	if (!tcs_max_tracked)
-		return false;
+		return ret;
 	spin_lock_irqsave(&b->lock, flags);
 	t = tcs_find(b, tw);
-	if (t && t->info.state == TCS_STATE_FIN_WAIT2 && !READ_ONCE(t->tn->dying))
-		tcs_to_time_wait(t);
-	else
-		t = NULL;
+	if (t && !READ_ONCE(t->tn->dying)) {
+		if (t->info.state == TCS_STATE_FIN_WAIT2) {
+			tcs_to_time_wait(t);
+			ret = TCS_SWITCH_TRACKED;
+		} else {
+			ret = TCS_SWITCH_DONE;
+		}
+	}
 	spin_unlock_irqrestore(&b->lock, flags);
-	return t;
+	return ret;
+}
+
+/*
+ * Untracked timewait socket @tw switched from FIN_WAIT2 to TIME_WAIT, in
+ * namespace @tn on @ports: track it, unless it is ending.  Returns whether
+ * its TIME_WAIT counts.
+ *
+ * It may be ending on another CPU right now: its FIN_WAIT2 timeout fired,
+ * or a kill descheduled it, and that end's probe already looked for an
+ * entry and found none.  Both take the timer off its queue before they
+ * look, under the bucket lock.  So: hash the entry, then look at the timer.
+ * Still pending: the end is yet to come, and will find the entry.  Not
+ * pending: take the entry back; if the end took it first, the end counted
+ * the stay, so the caller counts the entry into TIME_WAIT too.  Either the
+ * end locked the bucket after us and found the entry, or before us, and
+ * its unlock made the timer's removal visible to us.
+ */
+bool tcs_track_tw_enter(struct tcs_net *tn, const struct tcs_ports *ports,
+			const struct inet_timewait_sock *tw)
+{
+	struct tcs_bucket *b = tcs_bucket(tw);
+	struct tcs_track *t, *old;
+	unsigned long flags;
+
+	t = tcs_new(tn, ports, &tw->__tw_common, 0, TCS_STATE_TIME_WAIT);
+	if (!t)
+		return true;
+	spin_lock_irqsave(&b->lock, flags);
+	old = tcs_find(b, tw);
+	if (!old)
+		hlist_add_head(&t->node, &b->head);
+	spin_unlock_irqrestore(&b->lock, flags);
+	if (old) {
+		/* another copy of the FIN tracked it first */
+		tcs_cancel(t);
+		return false;
+	}
+	if (timer_pending(&tw->tw_timer))
+		return true;
+
+	spin_lock_irqsave(&b->lock, flags);
+	old = tcs_find(b, tw);
+	if (old == t)
+		hlist_del(&t->node);
+	spin_unlock_irqrestore(&b->lock, flags);
+	if (old != t)
+		return true;
+	tcs_cancel(t);
+	return false;
 }
 
 /* A timewait socket ended; @fate applies if it was in TIME_WAIT. */
