@@ -119,6 +119,26 @@ static unsigned long tcs_sock_ino(const struct sock *sk)
 	return SOCK_INODE((struct socket *)sock)->i_ino;
 }
 
+/*
+ * __inet_accept(struct socket *sock, struct socket *newsock,
+ *		 struct sock *newsk), with @newsk locked, before it grafts
+ * @newsk to @newsock, whose file and inode exist already.  A connection
+ * whose peer closed before the application accepted it entered
+ * CLOSE_WAIT without a file: its entry gets the inode now.  Every later
+ * state change of @newsk, in backlog processing included, happens after
+ * the graft and finds its file itself.
+ */
+static int tcs_inet_accept_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	struct socket *newsock = tcs_arg(regs, 1);
+	struct sock *newsk = tcs_arg(regs, 2);
+
+	if (READ_ONCE(newsk->sk_state) == TCP_CLOSE_WAIT &&
+	    newsk->sk_protocol == IPPROTO_TCP)
+		tcs_track_set_ino(newsk, SOCK_INODE(newsock)->i_ino);
+	return 0;
+}
+
 /* tcp_set_state(struct sock *sk, int state) */
 static int tcs_set_state_pre(struct kprobe *p, struct pt_regs *regs)
 {
@@ -313,6 +333,11 @@ static struct kprobe tcs_set_state_kp = {
 	.pre_handler	= tcs_set_state_pre,
 };
 
+static struct kprobe tcs_inet_accept_kp = {
+	.symbol_name	= "__inet_accept",
+	.pre_handler	= tcs_inet_accept_pre,
+};
+
 static struct kprobe tcs_hashdance_kp = {
 	.symbol_name	= TCS_TW_HASHDANCE_SYMBOL,
 	.pre_handler	= tcs_hashdance_pre,
@@ -370,6 +395,7 @@ static struct kretprobe *tcs_kretprobes[] = {
 static struct kprobe *tcs_begin_kprobes[] = {
 	&tcs_hashdance_kp,
 	&tcs_set_state_kp,
+	&tcs_inet_accept_kp,	/* no pair: it completes an entry */
 };
 
 int tcs_probes_register(void)

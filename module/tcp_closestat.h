@@ -141,6 +141,7 @@ long tcs_tracked(void);
 void tcs_track_enter(struct tcs_net *tn, const struct tcs_ports *ports,
 		     const struct sock_common *skc, unsigned long ino,
 		     enum tcs_state state);
+void tcs_track_set_ino(const void *obj, unsigned long ino);
 void tcs_track_leave_sk(const void *obj);
 struct tcs_net *tcs_track_hashdance(const struct sock *sk, const void *tw,
 				    enum tcs_state state,

@@ -349,6 +349,25 @@ void tcs_track_enter(struct tcs_net *tn, const struct tcs_ports *ports,
 		tcs_insert(t);
 }
 
+/*
+ * Full socket @obj, which entered CLOSE_WAIT before it had a file, is
+ * being accepted: its file's inode is @ino.
+ */
+void tcs_track_set_ino(const void *obj, unsigned long ino)
+{
+	struct tcs_bucket *b = tcs_bucket(obj);
+	struct tcs_track *t;
+	unsigned long flags;
+
+	if (!tcs_max_tracked)
+		return;
+	spin_lock_irqsave(&b->lock, flags);
+	t = tcs_find(b, obj);
+	if (t && t->info.state == TCS_STATE_CLOSE_WAIT)
+		t->info.ino = ino;
+	spin_unlock_irqrestore(&b->lock, flags);
+}
+
 /* A full socket left CLOSE_WAIT or FIN_WAIT2. */
 void tcs_track_leave_sk(const void *obj)
 {
