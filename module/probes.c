@@ -32,7 +32,12 @@
  * All entry points start with __fentry__, so these kprobes run on ftrace.
  * A hit that arrives while another kprobe runs on the same CPU is dropped
  * by the kprobe core and counted in nmissed; those totals are published in
- * /proc/net/tcp_closestat_stat.
+ * /proc/net/tcp_closestat_stat.  That happens when an interrupt ends
+ * with softirqs (packets, timers) that hit a probe while a handler runs in
+ * process context with BH enabled (a close(), backlog processing).  So
+ * every handler runs with interrupts off, its filters included; what is
+ * left open is the few instructions the kprobe core runs around a handler
+ * (the entry handlers of the kretprobes only store their arguments).
  */
 
 #include <linux/kprobes.h>
@@ -132,26 +137,22 @@ static int tcs_inet_accept_pre(struct kprobe *p, struct pt_regs *regs)
 {
 	struct socket *newsock = tcs_arg(regs, 1);
 	struct sock *newsk = tcs_arg(regs, 2);
+	unsigned long flags;
 
+	local_irq_save(flags);
 	if (READ_ONCE(newsk->sk_state) == TCP_CLOSE_WAIT &&
 	    newsk->sk_protocol == IPPROTO_TCP)
 		tcs_track_set_ino(newsk, SOCK_INODE(newsock)->i_ino);
+	local_irq_restore(flags);
 	return 0;
 }
 
-/* tcp_set_state(struct sock *sk, int state) */
-static int tcs_set_state_pre(struct kprobe *p, struct pt_regs *regs)
+/* Full socket @sk goes from TCP state @old to @state, one of them tracked. */
+static void tcs_set_state(struct sock *sk, int old, int state)
 {
-	struct sock *sk = tcs_arg(regs, 0);
-	int state = (int)regs_get_kernel_argument(regs, 1);
-	int old = READ_ONCE(sk->sk_state);
 	int enter = tcs_tcp_state(state);
 	struct tcs_ports ports;
 	struct tcs_net *tn;
-
-	if ((enter < 0 && tcs_tcp_state(old) < 0) || state == old ||
-	    sk->sk_protocol != IPPROTO_TCP)
-		return 0;
 
 	/*
 	 * After a hashdance the entry is the timewait socket's, under its
@@ -166,6 +167,22 @@ static int tcs_set_state_pre(struct kprobe *p, struct pt_regs *regs)
 			tcs_track_enter(tn, &ports, &sk->__sk_common,
 					tcs_sock_ino(sk), enter);
 	}
+}
+
+/* tcp_set_state(struct sock *sk, int state) */
+static int tcs_set_state_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	struct sock *sk = tcs_arg(regs, 0);
+	int state = (int)regs_get_kernel_argument(regs, 1);
+	unsigned long flags;
+	int old;
+
+	local_irq_save(flags);
+	old = READ_ONCE(sk->sk_state);
+	if ((tcs_tcp_state(state) >= 0 || tcs_tcp_state(old) >= 0) &&
+	    state != old && sk->sk_protocol == IPPROTO_TCP)
+		tcs_set_state(sk, old, state);
+	local_irq_restore(flags);
 	return 0;
 }
 
@@ -192,10 +209,31 @@ static int tcs_twsk_alloc_ret(struct kretprobe_instance *ri,
 {
 	const struct sock *sk = *(const struct sock **)ri->data;
 	struct tcs_ports ports;
+	unsigned long flags;
 
+	local_irq_save(flags);
 	if (!regs_return_value(regs))
 		tcs_count(&sk->__sk_common, &ports, TCS_S_TW_OVERFLOW);
+	local_irq_restore(flags);
 	return 0;
+}
+
+/* Timewait socket @tw replaces full socket @sk in the hash tables. */
+static void tcs_hashdance(struct inet_timewait_sock *tw, struct sock *sk)
+{
+	bool time_wait = tw->tw_substate == TCP_TIME_WAIT;
+	struct tcs_ports ports;
+	struct tcs_net *tn;
+
+	tn = tcs_track_hashdance(sk, tw, time_wait ? TCS_STATE_TIME_WAIT :
+						     TCS_STATE_FIN_WAIT2, &ports);
+	if (!time_wait)
+		return;
+	/* @sk's FIN_WAIT2 entry tracks the TIME_WAIT now: count on its ports */
+	if (tn && ports.p[TCS_SIDE_LOCAL] && ports.p[TCS_SIDE_REMOTE])
+		tcs_inc(&ports, TCS_S_ENTER + TCS_STATE_TIME_WAIT);
+	else
+		tcs_tw_enter(tw, !!tn);
 }
 
 /* inet_twsk_hashdance{,_schedule}(struct inet_timewait_sock *tw,
@@ -205,21 +243,12 @@ static int tcs_hashdance_pre(struct kprobe *p, struct pt_regs *regs)
 {
 	struct inet_timewait_sock *tw = tcs_arg(regs, 0);
 	struct sock *sk = tcs_arg(regs, 1);
-	bool time_wait = tw->tw_substate == TCP_TIME_WAIT;
-	struct tcs_ports ports;
-	struct tcs_net *tn;
+	unsigned long flags;
 
-	if (sk->sk_protocol != IPPROTO_TCP)
-		return 0;
-	tn = tcs_track_hashdance(sk, tw, time_wait ? TCS_STATE_TIME_WAIT :
-						     TCS_STATE_FIN_WAIT2, &ports);
-	if (!time_wait)
-		return 0;
-	/* @sk's FIN_WAIT2 entry tracks the TIME_WAIT now: count on its ports */
-	if (tn && ports.p[TCS_SIDE_LOCAL] && ports.p[TCS_SIDE_REMOTE])
-		tcs_inc(&ports, TCS_S_ENTER + TCS_STATE_TIME_WAIT);
-	else
-		tcs_tw_enter(tw, !!tn);
+	local_irq_save(flags);
+	if (sk->sk_protocol == IPPROTO_TCP)
+		tcs_hashdance(tw, sk);
+	local_irq_restore(flags);
 	return 0;
 }
 
@@ -274,13 +303,15 @@ static int tcs_tw_process_ret(struct kretprobe_instance *ri,
 {
 	struct tcs_tw_process *d = (struct tcs_tw_process *)ri->data;
 	unsigned long ret = regs_return_value(regs);
+	unsigned long flags;
 
-	if (ret == TCP_TW_SYN) {
+	local_irq_save(flags);
+	if (ret == TCP_TW_SYN)
 		this_cpu_write(tcs_tw_syn, d->tw);
-	} else if (ret == TCP_TW_ACK && d->substate == TCP_FIN_WAIT2 &&
-		   READ_ONCE(d->tw->tw_substate) == TCP_TIME_WAIT) {
+	else if (ret == TCP_TW_ACK && d->substate == TCP_FIN_WAIT2 &&
+		 READ_ONCE(d->tw->tw_substate) == TCP_TIME_WAIT)
 		tcs_tw_switched(d->tw);
-	}
+	local_irq_restore(flags);
 	return 0;
 }
 
@@ -292,9 +323,12 @@ static int tcs_tw_process_ret(struct kretprobe_instance *ri,
 static int tcs_tw_timer_pre(struct kprobe *p, struct pt_regs *regs)
 {
 	struct timer_list *t = tcs_arg(regs, 0);
+	unsigned long flags;
 
+	local_irq_save(flags);
 	tcs_track_tw_kill(container_of(t, struct inet_timewait_sock, tw_timer),
 			  TCS_S_TW_EXPIRED);
+	local_irq_restore(flags);
 	return 0;
 }
 
@@ -313,11 +347,14 @@ static int tcs_tw_kill_pre(struct kprobe *p, struct pt_regs *regs)
 {
 	struct inet_timewait_sock *tw = tcs_arg(regs, 0);
 	enum tcs_slot fate = TCS_S_TW_KILLED;
+	unsigned long flags;
 
+	local_irq_save(flags);
 	if (this_cpu_cmpxchg(tcs_tw_syn, tw, NULL) == tw ||
 	    hlist_nulls_unhashed_lockless(&tw->tw_node))
 		fate = TCS_S_TW_REUSED;
 	tcs_track_tw_kill(tw, fate);
+	local_irq_restore(flags);
 	return 0;
 }
 
