@@ -3,10 +3,11 @@
  * tcs_floor: the floor of tcp_closestat's probe design, for the benchmark.
  *
  * The same hook points as tcp_closestat (module/probes.c): kprobes on
- * tcp_set_state, tcp_time_wait, the function that hashes a new timewait
- * socket, tw_timer_handler and inet_twsk_kill; kretprobes with an entry
- * handler on tcp_timewait_state_process and tcp_twsk_unique.  Each handler
- * does one per-CPU increment and nothing else.  The totals are printed when
+ * tcp_set_state, the function that hashes a new timewait socket,
+ * tw_timer_handler, inet_twsk_kill, inet_twsk_put and __inet_accept;
+ * kretprobes with an entry handler on inet_twsk_alloc and
+ * tcp_timewait_state_process.  Each handler does one per-CPU increment
+ * and nothing else.  The totals are printed when
  * the module is removed, so that the benchmark can check the probes fired.
  */
 
@@ -19,13 +20,14 @@
 
 enum floor_hook {
 	FLOOR_SET_STATE,
-	FLOOR_TIME_WAIT,
 	FLOOR_HASHDANCE,
 	FLOOR_TW_TIMER,
 	FLOOR_TW_KILL,
+	FLOOR_TW_PUT,
+	FLOOR_ACCEPT,
 	FLOOR_NR_KPROBES,
 	FLOOR_TW_PROCESS = FLOOR_NR_KPROBES,
-	FLOOR_TWSK_UNIQUE,
+	FLOOR_TWSK_ALLOC,
 	FLOOR_NR_PROBES,
 	FLOOR_NR_HITS = FLOOR_NR_PROBES + 2	/* two return handlers */
 };
@@ -36,10 +38,11 @@ static int floor_pre(struct kprobe *p, struct pt_regs *regs);
 
 static struct kprobe floor_kp[FLOOR_NR_KPROBES] = {
 	[FLOOR_SET_STATE] = { .symbol_name = "tcp_set_state" },
-	[FLOOR_TIME_WAIT] = { .symbol_name = "tcp_time_wait" },
 	[FLOOR_HASHDANCE] = { .symbol_name = TCS_TW_HASHDANCE_SYMBOL },
 	[FLOOR_TW_TIMER]  = { .symbol_name = "tw_timer_handler" },
 	[FLOOR_TW_KILL]   = { .symbol_name = "inet_twsk_kill" },
+	[FLOOR_TW_PUT]    = { .symbol_name = "inet_twsk_put" },
+	[FLOOR_ACCEPT]    = { .symbol_name = "__inet_accept" },
 };
 
 static struct kprobe *floor_kprobes[FLOOR_NR_KPROBES];
@@ -64,15 +67,15 @@ static int floor_tw_process_ret(struct kretprobe_instance *ri,
 	return 0;
 }
 
-static int floor_twsk_unique_entry(struct kretprobe_instance *ri,
-				   struct pt_regs *regs)
+static int floor_twsk_alloc_entry(struct kretprobe_instance *ri,
+				  struct pt_regs *regs)
 {
-	this_cpu_inc(floor_hits[FLOOR_TWSK_UNIQUE]);
+	this_cpu_inc(floor_hits[FLOOR_TWSK_ALLOC]);
 	return 0;
 }
 
-static int floor_twsk_unique_ret(struct kretprobe_instance *ri,
-				 struct pt_regs *regs)
+static int floor_twsk_alloc_ret(struct kretprobe_instance *ri,
+				struct pt_regs *regs)
 {
 	this_cpu_inc(floor_hits[FLOOR_NR_PROBES + 1]);
 	return 0;
@@ -84,15 +87,15 @@ static struct kretprobe floor_tw_process_rp = {
 	.handler	= floor_tw_process_ret,
 };
 
-static struct kretprobe floor_twsk_unique_rp = {
-	.kp.symbol_name	= "tcp_twsk_unique",
-	.entry_handler	= floor_twsk_unique_entry,
-	.handler	= floor_twsk_unique_ret,
+static struct kretprobe floor_twsk_alloc_rp = {
+	.kp.symbol_name	= "inet_twsk_alloc",
+	.entry_handler	= floor_twsk_alloc_entry,
+	.handler	= floor_twsk_alloc_ret,
 };
 
 static struct kretprobe *floor_kretprobes[] = {
 	&floor_tw_process_rp,
-	&floor_twsk_unique_rp,
+	&floor_twsk_alloc_rp,
 };
 
 static int __init floor_init(void)
@@ -135,12 +138,13 @@ static void __exit floor_exit(void)
 	for (i = 0; i < ARRAY_SIZE(floor_kretprobes); i++)
 		missed += floor_kretprobes[i]->kp.nmissed +
 			  floor_kretprobes[i]->nmissed;
-	pr_info("hits tcp_set_state %lu tcp_time_wait %lu %s %lu tw_timer_handler %lu inet_twsk_kill %lu tcp_timewait_state_process %lu/%lu tcp_twsk_unique %lu/%lu missed %lu\n",
-		sum[FLOOR_SET_STATE], sum[FLOOR_TIME_WAIT],
+	pr_info("hits tcp_set_state %lu %s %lu tw_timer_handler %lu inet_twsk_kill %lu inet_twsk_put %lu __inet_accept %lu tcp_timewait_state_process %lu/%lu inet_twsk_alloc %lu/%lu missed %lu\n",
+		sum[FLOOR_SET_STATE],
 		TCS_TW_HASHDANCE_SYMBOL, sum[FLOOR_HASHDANCE],
-		sum[FLOOR_TW_TIMER], sum[FLOOR_TW_KILL],
+		sum[FLOOR_TW_TIMER], sum[FLOOR_TW_KILL], sum[FLOOR_TW_PUT],
+		sum[FLOOR_ACCEPT],
 		sum[FLOOR_TW_PROCESS], sum[FLOOR_NR_PROBES],
-		sum[FLOOR_TWSK_UNIQUE], sum[FLOOR_NR_PROBES + 1], missed);
+		sum[FLOOR_TWSK_ALLOC], sum[FLOOR_NR_PROBES + 1], missed);
 }
 
 module_init(floor_init);
