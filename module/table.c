@@ -160,8 +160,11 @@ static struct tcs_port *tcs_get(struct tcs_net *tn, struct tcs_dir *dir,
 /*
  * Called from the probe handlers, with preemption disabled.  Finds both
  * ports of a socket, allocating them on first use.  Returns NULL if the
- * namespace is going away; a port that cannot be allocated is left NULL,
- * and counted in alloc_failed.
+ * namespace is going away, or if its directory (and with it its
+ * histograms) cannot be allocated: both ports are then counted in
+ * alloc_failed, and the caller makes no tracking entry, whose end would
+ * add to histograms that do not exist.  A port that cannot be allocated
+ * is left NULL, and counted in alloc_failed.
  */
 struct tcs_net *tcs_lookup(const struct net *net, u16 lport, u16 rport,
 			   struct tcs_ports *ports)
@@ -174,9 +177,7 @@ struct tcs_net *tcs_lookup(const struct net *net, u16 lport, u16 rport,
 	dir = tcs_get_dir(tn);
 	if (unlikely(!dir)) {
 		atomic_long_add(TCS_NR_SIDES, &tn->alloc_failed);
-		ports->p[TCS_SIDE_LOCAL] = NULL;
-		ports->p[TCS_SIDE_REMOTE] = NULL;
-		return tn;
+		return NULL;
 	}
 	ports->p[TCS_SIDE_LOCAL] = tcs_get(tn, dir, TCS_SIDE_LOCAL, lport);
 	ports->p[TCS_SIDE_REMOTE] = tcs_get(tn, dir, TCS_SIDE_REMOTE, rport);
