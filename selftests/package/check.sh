@@ -33,10 +33,9 @@
 set -u
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
-REPO=${HERE%/selftests/package}
-readonly HERE REPO
+readonly HERE
 # shellcheck source=selftests/lib.sh
-. "$REPO/selftests/lib.sh"
+. "$HERE/../lib.sh"	# sets REPO
 
 readonly OUT=$REPO/build/package
 readonly KTAP=$OUT/check.ktap
