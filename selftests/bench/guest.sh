@@ -135,10 +135,12 @@ bpftrace_start() {
 bpftrace_stop() {
 	local port=$1 want=$2 got i
 
-	kill -INT $BT_PID
 	# It prints its maps and exits within seconds; if it does not, say
-	# where it waits instead of hanging until the guest's timeout.
+	# where it waits instead of hanging until the guest's timeout.  A
+	# SIGINT that arrives while it is still setting up after attaching
+	# can go unseen: send it again every 2 s (it only sets a flag).
 	for ((i = 0; i < 600; i++)); do
+		((i % 20)) || kill -INT $BT_PID 2>/dev/null
 		kill -0 $BT_PID 2>/dev/null || break
 		sleep 0.1
 	done
