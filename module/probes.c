@@ -48,8 +48,68 @@
 #include <net/tcp.h>
 #include <net/tcp_states.h>
 
+#include <linux/tcp_closestat_hooks.h>
+
 #include "compat.h"
 #include "tcp_closestat.h"
+
+/*
+ * Everything the handlers read is listed in TCS_HOOK_FUNCS and
+ * TCS_HOOK_FIELDS (uapi/linux/tcp_closestat_hooks.h), which closestat
+ * --check-kernel compares with a running kernel.  The handlers read
+ * arguments and return values only through accessors made from that list,
+ * with the types it gives; every field it lists is checked against the
+ * headers this module is built with.
+ */
+#define TCS_HOOK_FUNC(...)
+#define TCS_HOOK_ARG(id, n, type)					\
+	static inline void tcs_arg_##id##_##n(struct pt_regs *regs,	\
+					      typeof(type) *val)	\
+	{								\
+		*val = (type)regs_get_kernel_argument(regs, n);		\
+	}
+#define TCS_HOOK_RET(id, type)						\
+	static inline void tcs_ret_##id(struct pt_regs *regs,		\
+					typeof(type) *val)		\
+	{								\
+		*val = (type)regs_return_value(regs);			\
+	}
+TCS_HOOK_EXPAND(TCS_HOOK_STRIP TCS_HOOK_FUNCS)
+#undef TCS_HOOK_FUNC
+#undef TCS_HOOK_ARG
+#undef TCS_HOOK_RET
+
+/* *@val = argument @n of function @id, or its return value */
+#define tcs_arg(regs, id, n, val)	tcs_arg_##id##_##n(regs, val)
+#define tcs_ret(regs, id, val)		tcs_ret_##id(regs, val)
+
+/* An element of tcs_field_checks[] that asserts @cond at build time */
+#define TCS_ASSERT(cond, msg) \
+	sizeof(struct { static_assert(cond, msg); int ok; }),
+
+#define TCS_TYPE_any(s, m, type)					\
+	TCS_ASSERT(__same_type(typeof_member(struct s, m), type),	\
+		   "struct " #s " member " #m " is not " #type)
+#define TCS_TYPE_first(s, m, type)	TCS_TYPE_any(s, m, type)
+#if IS_ENABLED(CONFIG_IPV6)
+#define TCS_TYPE_ipv6(s, m, type)	TCS_TYPE_any(s, m, type)
+#else
+#define TCS_TYPE_ipv6(...)
+#endif
+#define TCS_OFFSET_first(s, m)						\
+	TCS_ASSERT(offsetof(struct s, m) == 0,				\
+		   "struct " #s " member " #m " is not the first")
+#define TCS_OFFSET_any(...)
+#define TCS_OFFSET_ipv6(...)
+
+static const size_t tcs_field_checks[] __maybe_unused = {
+#define TCS_HOOK_FIELD(s, m, type, where)	TCS_TYPE_##where(s, m, type)
+	TCS_HOOK_EXPAND(TCS_HOOK_STRIP TCS_HOOK_FIELDS)
+#undef TCS_HOOK_FIELD
+#define TCS_HOOK_FIELD(s, m, type, where)	TCS_OFFSET_##where(s, m)
+	TCS_HOOK_EXPAND(TCS_HOOK_STRIP TCS_HOOK_FIELDS)
+#undef TCS_HOOK_FIELD
+};
 
 /*
  * The timewait socket a new SYN is about to take over, on this CPU: set
@@ -62,11 +122,6 @@
  * clears it.  Nothing else runs on this CPU in between.
  */
 static DEFINE_PER_CPU(const struct inet_timewait_sock *, tcs_tw_syn);
-
-static void *tcs_arg(struct pt_regs *regs, unsigned int n)
-{
-	return (void *)regs_get_kernel_argument(regs, n);
-}
 
 static int tcs_tcp_state(int state)
 {
@@ -135,10 +190,12 @@ static unsigned long tcs_sock_ino(const struct sock *sk)
  */
 static int tcs_inet_accept_pre(struct kprobe *p, struct pt_regs *regs)
 {
-	struct socket *newsock = tcs_arg(regs, 1);
-	struct sock *newsk = tcs_arg(regs, 2);
+	struct socket *newsock;
 	unsigned long flags;
+	struct sock *newsk;
 
+	tcs_arg(regs, inet_accept, 1, &newsock);
+	tcs_arg(regs, inet_accept, 2, &newsk);
 	local_irq_save(flags);
 	if (READ_ONCE(newsk->sk_state) == TCP_CLOSE_WAIT &&
 	    newsk->sk_protocol == IPPROTO_TCP)
@@ -172,11 +229,12 @@ static void tcs_set_state(struct sock *sk, int old, int state)
 /* tcp_set_state(struct sock *sk, int state) */
 static int tcs_set_state_pre(struct kprobe *p, struct pt_regs *regs)
 {
-	struct sock *sk = tcs_arg(regs, 0);
-	int state = (int)regs_get_kernel_argument(regs, 1);
 	unsigned long flags;
-	int old;
+	int state, old;
+	struct sock *sk;
 
+	tcs_arg(regs, set_state, 0, &sk);
+	tcs_arg(regs, set_state, 1, &state);
 	local_irq_save(flags);
 	old = READ_ONCE(sk->sk_state);
 	if ((tcs_tcp_state(state) >= 0 || tcs_tcp_state(old) >= 0) &&
@@ -196,8 +254,9 @@ static int tcs_set_state_pre(struct kprobe *p, struct pt_regs *regs)
 static int tcs_twsk_alloc_entry(struct kretprobe_instance *ri,
 				struct pt_regs *regs)
 {
-	const struct sock *sk = tcs_arg(regs, 0);
+	const struct sock *sk;
 
+	tcs_arg(regs, twsk_alloc, 0, &sk);
 	if (sk->sk_protocol != IPPROTO_TCP)	/* DCCP */
 		return 1;
 	*(const struct sock **)ri->data = sk;
@@ -208,11 +267,13 @@ static int tcs_twsk_alloc_ret(struct kretprobe_instance *ri,
 			      struct pt_regs *regs)
 {
 	const struct sock *sk = *(const struct sock **)ri->data;
+	struct inet_timewait_sock *tw;
 	struct tcs_ports ports;
 	unsigned long flags;
 
+	tcs_ret(regs, twsk_alloc, &tw);
 	local_irq_save(flags);
-	if (!regs_return_value(regs))
+	if (!tw)
 		tcs_count(&sk->__sk_common, &ports, TCS_S_TW_OVERFLOW);
 	local_irq_restore(flags);
 	return 0;
@@ -241,10 +302,12 @@ static void tcs_hashdance(struct inet_timewait_sock *tw, struct sock *sk)
  */
 static int tcs_hashdance_pre(struct kprobe *p, struct pt_regs *regs)
 {
-	struct inet_timewait_sock *tw = tcs_arg(regs, 0);
-	struct sock *sk = tcs_arg(regs, 1);
+	struct inet_timewait_sock *tw;
 	unsigned long flags;
+	struct sock *sk;
 
+	tcs_arg(regs, hashdance, 0, &tw);
+	tcs_arg(regs, hashdance, 1, &sk);
 	local_irq_save(flags);
 	if (sk->sk_protocol == IPPROTO_TCP)
 		tcs_hashdance(tw, sk);
@@ -293,7 +356,7 @@ static int tcs_tw_process_entry(struct kretprobe_instance *ri,
 {
 	struct tcs_tw_process *d = (struct tcs_tw_process *)ri->data;
 
-	d->tw = tcs_arg(regs, 0);
+	tcs_arg(regs, tw_process, 0, &d->tw);
 	d->substate = READ_ONCE(d->tw->tw_substate);
 	return 0;
 }
@@ -302,9 +365,10 @@ static int tcs_tw_process_ret(struct kretprobe_instance *ri,
 			      struct pt_regs *regs)
 {
 	struct tcs_tw_process *d = (struct tcs_tw_process *)ri->data;
-	unsigned long ret = regs_return_value(regs);
+	enum tcp_tw_status ret;
 	unsigned long flags;
 
+	tcs_ret(regs, tw_process, &ret);
 	local_irq_save(flags);
 	if (ret == TCP_TW_SYN)
 		this_cpu_write(tcs_tw_syn, d->tw);
@@ -322,9 +386,10 @@ static int tcs_tw_process_ret(struct kretprobe_instance *ri,
  */
 static int tcs_tw_timer_pre(struct kprobe *p, struct pt_regs *regs)
 {
-	struct timer_list *t = tcs_arg(regs, 0);
+	struct timer_list *t;
 	unsigned long flags;
 
+	tcs_arg(regs, tw_timer, 0, &t);
 	local_irq_save(flags);
 	tcs_track_tw_kill(container_of(t, struct inet_timewait_sock, tw_timer),
 			  TCS_S_TW_EXPIRED);
@@ -345,10 +410,11 @@ static int tcs_tw_timer_pre(struct kprobe *p, struct pt_regs *regs)
  */
 static int tcs_tw_kill_pre(struct kprobe *p, struct pt_regs *regs)
 {
-	struct inet_timewait_sock *tw = tcs_arg(regs, 0);
 	enum tcs_slot fate = TCS_S_TW_KILLED;
+	struct inet_timewait_sock *tw;
 	unsigned long flags;
 
+	tcs_arg(regs, tw_kill, 0, &tw);
 	local_irq_save(flags);
 	if (this_cpu_cmpxchg(tcs_tw_syn, tw, NULL) == tw ||
 	    hlist_nulls_unhashed_lockless(&tw->tw_node))
@@ -361,7 +427,10 @@ static int tcs_tw_kill_pre(struct kprobe *p, struct pt_regs *regs)
 /* inet_twsk_put(struct inet_timewait_sock *tw): see tcs_tw_syn. */
 static int tcs_tw_put_pre(struct kprobe *p, struct pt_regs *regs)
 {
-	this_cpu_cmpxchg(tcs_tw_syn, tcs_arg(regs, 0), NULL);
+	struct inet_timewait_sock *tw;
+
+	tcs_arg(regs, tw_put, 0, &tw);
+	this_cpu_cmpxchg(tcs_tw_syn, tw, NULL);
 	return 0;
 }
 
@@ -399,7 +468,7 @@ static struct kretprobe tcs_twsk_alloc_rp = {
 	.kp.symbol_name	= "inet_twsk_alloc",
 	.entry_handler	= tcs_twsk_alloc_entry,
 	.handler	= tcs_twsk_alloc_ret,
-	.data_size	= sizeof(void *),
+	.data_size	= sizeof(const struct sock *),
 };
 
 static struct kretprobe tcs_tw_process_rp = {
