@@ -8,11 +8,12 @@
  *   leaving     tcp_set_state() from CLOSE_WAIT or FIN_WAIT2, or the full
  *               socket being replaced by a timewait socket.
  *   TIME_WAIT   never through tcp_set_state().  tcp_time_wait() makes a
- *               timewait socket; it exists once TCS_TW_HASHDANCE_SYMBOL
- *               hashes it.  It counts if hashed in the TIME_WAIT substate,
- *               or when a FIN_WAIT2-substate timewait socket gets the
- *               peer's FIN: tcp_timewait_state_process() switches it with a
- *               plain store and returns TCP_TW_ACK.
+ *               timewait socket; it exists once the hashdance function
+ *               (inet_twsk_hashdance{,_schedule}) hashes it.  It counts
+ *               if hashed in the TIME_WAIT substate, or when a
+ *               FIN_WAIT2-substate timewait socket gets the peer's FIN:
+ *               tcp_timewait_state_process() switches it with a plain
+ *               store and returns TCP_TW_ACK.
  *   overflow    tcp_time_wait() could not allocate the timewait socket
  *               (tcp_max_tw_buckets, memory): inet_twsk_alloc() returned
  *               NULL to it.  DCCP's calls are filtered out.
@@ -434,130 +435,147 @@ static int tcs_tw_put_pre(struct kprobe *p, struct pt_regs *regs)
 	return 0;
 }
 
-static struct kprobe tcs_set_state_kp = {
-	.symbol_name	= "tcp_set_state",
-	.pre_handler	= tcs_set_state_pre,
-};
-
-static struct kprobe tcs_inet_accept_kp = {
-	.symbol_name	= "__inet_accept",
-	.pre_handler	= tcs_inet_accept_pre,
-};
-
-static struct kprobe tcs_hashdance_kp = {
-	.symbol_name	= TCS_TW_HASHDANCE_SYMBOL,
-	.pre_handler	= tcs_hashdance_pre,
-};
-
+/* The probes, one per TCS_HOOK_FUNCS entry: tcs_<id>_kp or tcs_<id>_rp. */
 static struct kprobe tcs_tw_timer_kp = {
-	.symbol_name	= "tw_timer_handler",
 	.pre_handler	= tcs_tw_timer_pre,
 };
 
 static struct kprobe tcs_tw_kill_kp = {
-	.symbol_name	= "inet_twsk_kill",
 	.pre_handler	= tcs_tw_kill_pre,
 };
 
 static struct kprobe tcs_tw_put_kp = {
-	.symbol_name	= "inet_twsk_put",
 	.pre_handler	= tcs_tw_put_pre,
 };
 
 static struct kretprobe tcs_twsk_alloc_rp = {
-	.kp.symbol_name	= "inet_twsk_alloc",
 	.entry_handler	= tcs_twsk_alloc_entry,
 	.handler	= tcs_twsk_alloc_ret,
 	.data_size	= sizeof(const struct sock *),
 };
 
 static struct kretprobe tcs_tw_process_rp = {
-	.kp.symbol_name	= "tcp_timewait_state_process",
 	.entry_handler	= tcs_tw_process_entry,
 	.handler	= tcs_tw_process_ret,
 	.data_size	= sizeof(struct tcs_tw_process),
 };
 
+static struct kprobe tcs_hashdance_kp = {
+	.pre_handler	= tcs_hashdance_pre,
+};
+
+static struct kprobe tcs_set_state_kp = {
+	.pre_handler	= tcs_set_state_pre,
+};
+
+static struct kprobe tcs_inet_accept_kp = {
+	.pre_handler	= tcs_inet_accept_pre,	/* no pair: it completes an entry */
+};
+
+struct tcs_hook {
+	const char *name;
+	struct kprobe *kp;	/* the kprobe, or the kretprobe's */
+	struct kretprobe *rp;	/* NULL for a kprobe */
+};
+
+#define TCS_KIND_kprobe(id)	.kp = &tcs_##id##_kp
+#define TCS_KIND_kretprobe(id)	.kp = &tcs_##id##_rp.kp, .rp = &tcs_##id##_rp
+
 /*
- * Registration order.  register_kprobes() arms an array one probe at a
- * time, so while the module loads, some probes run and others do not yet:
- * a probe that makes tracking entries (a beginning) must not run before
- * those that end them, or an entry made in between outlives its socket;
- * and tcs_tw_syn must not be set before its kill and put probes run.  So
- * the ends go first, then the kretprobes, then the beginnings; unloading
- * disarms in the opposite order.  Nothing pairs within a group.
+ * Registration order.  Probes are armed one at a time, so while the
+ * module loads, some probes run and others do not yet: a probe that makes
+ * tracking entries (a beginning) must not run before those that end them,
+ * or an entry made in between outlives its socket; and tcs_tw_syn must not
+ * be set before its kill and put probes run.  So TCS_HOOK_FUNCS lists the
+ * ends first, then the kretprobes, then the beginnings, and they are
+ * registered in that order; unloading disarms in the opposite order.
+ * Nothing pairs within a group.
  */
-static struct kprobe *tcs_end_kprobes[] = {
-	&tcs_tw_timer_kp,
-	&tcs_tw_kill_kp,
-	&tcs_tw_put_kp,
+static const struct tcs_hook tcs_hooks[] = {
+#define TCS_HOOK_FUNC(id, kind, sym, older_sym) \
+	{ .name = TCS_SYMBOL(sym, older_sym), TCS_KIND_##kind(id) },
+#define TCS_HOOK_ARG(...)
+#define TCS_HOOK_RET(...)
+	TCS_HOOK_EXPAND(TCS_HOOK_STRIP TCS_HOOK_FUNCS)
+#undef TCS_HOOK_FUNC
+#undef TCS_HOOK_ARG
+#undef TCS_HOOK_RET
 };
 
-static struct kretprobe *tcs_kretprobes[] = {
-	&tcs_twsk_alloc_rp,
-	&tcs_tw_process_rp,
-};
+/* For unregister_k{,ret}probes(): one run of tcs_hooks[] at a time */
+static struct kprobe *tcs_kprobes[ARRAY_SIZE(tcs_hooks)];
+static struct kretprobe *tcs_kretprobes[ARRAY_SIZE(tcs_hooks)];
 
-static struct kprobe *tcs_begin_kprobes[] = {
-	&tcs_hashdance_kp,
-	&tcs_set_state_kp,
-	&tcs_inet_accept_kp,	/* no pair: it completes an entry */
-};
+/*
+ * Unregister the first @n hooks, last first.  Each run of hooks of one
+ * kind is unregistered in one call, which waits for running handlers once
+ * (synchronize_rcu()) and disarms its array in order: the run goes in
+ * reversed.
+ */
+static void tcs_unregister(unsigned int n)
+{
+	unsigned int start, i;
 
+	for (; n; n = start) {
+		bool ret = tcs_hooks[n - 1].rp;
+
+		for (start = n - 1; start && !!tcs_hooks[start - 1].rp == ret;)
+			start--;
+		for (i = 0; i < n - start; i++) {
+			tcs_kprobes[i] = tcs_hooks[n - 1 - i].kp;
+			tcs_kretprobes[i] = tcs_hooks[n - 1 - i].rp;
+		}
+		if (ret)
+			unregister_kretprobes(tcs_kretprobes, n - start);
+		else
+			unregister_kprobes(tcs_kprobes, n - start);
+	}
+}
+
+#define TCS_NO_SUCH_FUNCTION \
+	" (no such function in this kernel: renamed, or inlined into its callers)"
+
+/*
+ * Register every probe, in table order, or none: on the first failure,
+ * say which function could not be probed and remove the probes already
+ * registered.
+ */
 int tcs_probes_register(void)
 {
 	unsigned int i;
 	int err;
 
-	/*
-	 * Kretprobe instances in use at once: per CPU, a call in process
-	 * context and one in a softirq interrupting it, and one for each
-	 * task preempted inside inet_twsk_alloc() (process context runs it
-	 * with BH enabled).  A call that finds none free is not seen; the
-	 * kretprobe's nmissed counts it.
-	 */
-	for (i = 0; i < ARRAY_SIZE(tcs_kretprobes); i++)
-		tcs_kretprobes[i]->maxactive = max(16U, 4 * num_possible_cpus());
+	for (i = 0; i < ARRAY_SIZE(tcs_hooks); i++) {
+		const struct tcs_hook *h = &tcs_hooks[i];
 
-	err = register_kprobes(tcs_end_kprobes, ARRAY_SIZE(tcs_end_kprobes));
-	if (err) {
-		pr_err("cannot register the kprobes: %d\n", err);
-		return err;
-	}
-	err = register_kretprobes(tcs_kretprobes, ARRAY_SIZE(tcs_kretprobes));
-	if (err) {
-		pr_err("cannot register the kretprobes: %d\n", err);
-		goto err_ends;
-	}
-	err = register_kprobes(tcs_begin_kprobes, ARRAY_SIZE(tcs_begin_kprobes));
-	if (err) {
-		pr_err("cannot register the kprobes: %d\n", err);
-		goto err_kretprobes;
+		h->kp->symbol_name = h->name;
+		if (h->rp) {
+			/*
+			 * Kretprobe instances in use at once: per CPU, a call
+			 * in process context and one in a softirq interrupting
+			 * it, and one for each task preempted inside
+			 * inet_twsk_alloc() (process context runs it with BH
+			 * enabled).  A call that finds none free is not seen;
+			 * the kretprobe's nmissed counts it.
+			 */
+			h->rp->maxactive = max(16U, 4 * num_possible_cpus());
+			err = register_kretprobe(h->rp);
+		} else {
+			err = register_kprobe(h->kp);
+		}
+		if (err) {
+			pr_err("cannot probe %s: %pe%s\n", h->name, ERR_PTR(err),
+			       err == -ENOENT ? TCS_NO_SUCH_FUNCTION : "");
+			tcs_unregister(i);
+			return err;
+		}
 	}
 	return 0;
-
-err_kretprobes:
-	unregister_kretprobes(tcs_kretprobes, ARRAY_SIZE(tcs_kretprobes));
-err_ends:
-	unregister_kprobes(tcs_end_kprobes, ARRAY_SIZE(tcs_end_kprobes));
-	return err;
 }
 
 void tcs_probes_unregister(void)
 {
-	unregister_kprobes(tcs_begin_kprobes, ARRAY_SIZE(tcs_begin_kprobes));
-	unregister_kretprobes(tcs_kretprobes, ARRAY_SIZE(tcs_kretprobes));
-	unregister_kprobes(tcs_end_kprobes, ARRAY_SIZE(tcs_end_kprobes));
-}
-
-static void tcs_show_kprobes(struct seq_file *seq, struct kprobe **kps,
-			     unsigned int n)
-{
-	unsigned int i;
-
-	for (i = 0; i < n; i++)
-		seq_printf(seq, TCS_STAT_MISSED_PREFIX "%s %lu\n",
-			   kps[i]->symbol_name, kps[i]->nmissed);
+	tcs_unregister(ARRAY_SIZE(tcs_hooks));
 }
 
 /*
@@ -566,13 +584,10 @@ static void tcs_show_kprobes(struct seq_file *seq, struct kprobe **kps,
  */
 void tcs_probes_show_missed(struct seq_file *seq)
 {
-	unsigned int i;
+	const struct tcs_hook *h;
 
-	tcs_show_kprobes(seq, tcs_begin_kprobes, ARRAY_SIZE(tcs_begin_kprobes));
-	for (i = 0; i < ARRAY_SIZE(tcs_kretprobes); i++)
-		seq_printf(seq, TCS_STAT_MISSED_PREFIX "%s %lu\n",
-			   tcs_kretprobes[i]->kp.symbol_name,
-			   tcs_kretprobes[i]->kp.nmissed +
-			   (unsigned long)tcs_kretprobes[i]->nmissed);
-	tcs_show_kprobes(seq, tcs_end_kprobes, ARRAY_SIZE(tcs_end_kprobes));
+	for (h = tcs_hooks; h < tcs_hooks + ARRAY_SIZE(tcs_hooks); h++)
+		seq_printf(seq, TCS_STAT_MISSED_PREFIX "%s %lu\n", h->name,
+			   h->kp->nmissed +
+			   (h->rp ? (unsigned long)h->rp->nmissed : 0));
 }

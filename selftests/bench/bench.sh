@@ -58,7 +58,8 @@ for k in "$@"; do
 	d=$BUILD/$k/bench-floor
 	mkdir -p "$d"
 	for f in selftests/bench/floor/Kbuild selftests/bench/floor/tcs_floor.c \
-		 module/compat.h module/compat.mk; do
+		 module/compat.h module/compat.mk \
+		 uapi/linux/tcp_closestat_hooks.h; do
 		cmp -s "$f" "$d/${f##*/}" || cp "$f" "$d/"
 	done
 	make -s -C "/lib/modules/$k/build" M="$d" W=1 modules ||

@@ -179,7 +179,7 @@ variant_stop() {
 	none) ;;
 	floor)
 		rmmod tcs_floor
-		got=$(dmesg | sed -n 's/.*tcs_floor: hits tcp_set_state \([0-9]*\) .*/\1/p' | tail -1)
+		got=$(dmesg | sed -n 's/.*tcs_floor: hits.* tcp_set_state \([0-9]*\) .*/\1/p' | tail -1)
 		[ "${got:-0}" -gt 0 ] || fail "floor probes did not fire" ;;
 	tcp_closestat|tcs_notrack)
 		got=$(tcs_value local $port time_wait)

@@ -7,8 +7,9 @@
  * wrong.  This table is the one list of everything the probe handlers
  * rely on.  It is not an ABI of the module; it is read by:
  *
- *   module/probes.c  reads each argument with the type given here (an
- *                    argument not listed cannot be read), and checks
+ *   module/probes.c  defines its probes from it (a probe missing here, or
+ *                    here but not defined there, does not build), reads
+ *                    each argument with the type given here, and checks
  *                    every field against the kernel headers it is built
  *                    with (static_assert);
  *   closestat        --check-kernel compares it with a kernel's BTF.
