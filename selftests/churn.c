@@ -61,6 +61,7 @@ enum order {
 	ORDER_RST,
 	ORDER_UNREAD,
 	ORDER_HOLD,
+	ORDER_BOTH,
 };
 
 static const char *const order_names[] = {
@@ -70,6 +71,7 @@ static const char *const order_names[] = {
 	[ORDER_RST]	= "rst",
 	[ORDER_UNREAD]	= "unread",
 	[ORDER_HOLD]	= "hold",
+	[ORDER_BOTH]	= "both",
 };
 
 struct config {
@@ -159,6 +161,9 @@ static void usage(FILE *f)
 		"                unread  server closes with unread data queued: RST\n"
 		"                hold    server closes first; the client keeps its end in\n"
 		"                        CLOSE_WAIT for HOLD_MS or until SIGTERM/SIGINT\n"
+		"                both    both ends close at once: with a delay on the\n"
+		"                        path (netem), the FINs cross: a simultaneous\n"
+		"                        close, CLOSING then TIME_WAIT on both ends\n"
 		"  -H HOLD_MS  hold time for orphan and hold (default 0); the held ends of\n"
 		"              all connections are kept open together, then closed\n"
 		"  -b LPORT    bind every client to local port LPORT (SO_REUSEADDR)\n"
@@ -569,6 +574,11 @@ static int one_connection(int lfd, uint8_t *ports)
 		if (keep)
 			return c;
 		xclose(c);
+		break;
+	case ORDER_BOTH:
+		read_byte(s, "server");
+		xclose(c);
+		xclose(s);
 		break;
 	}
 	return -1;
