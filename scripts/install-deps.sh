@@ -17,6 +17,7 @@ readonly PACKAGES=(
 	linux-source-6.1 linux-source-6.12
 	# build and static checks
 	make gcc libc6-dev sparse clang libclang-rt-dev	# libFuzzer, ASan, UBSan runtimes
+	bpftool libbpf-dev				# the selftests' BPF witness
 	perl						# checkpatch.pl
 	# used inside the guest
 	iproute2 procps python3 nginx-light wrk bpftrace netbase
