@@ -3,10 +3,12 @@
  * closestat: show the per-port TIME_WAIT, CLOSE_WAIT and FIN_WAIT2
  * counters of the tcp_closestat module as a table, rates, JSON or
  * Prometheus text; the time-in-state histograms (--hist); the sockets
- * stuck in CLOSE_WAIT and their owners (--stuck).
+ * stuck in CLOSE_WAIT and their owners (--stuck); whether this kernel has
+ * what the module's probes read (--check-kernel, cs_kcheck.c).
  *
  * Exit status: 0 ok, 1 runtime error (module not loaded, unreadable or
- * malformed file, reset refused), 2 usage error.
+ * malformed file, reset refused) or, with --check-kernel, a mismatch,
+ * 2 usage error.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -26,6 +28,7 @@
 #include <netinet/in.h>
 #include <sys/stat.h>
 
+#include "cs_kcheck.h"
 #include "cs_parse.h"
 #include "json_writer.h"
 
@@ -97,11 +100,14 @@ enum {
 	OPT_HIST,
 	OPT_STUCK,
 	OPT_VERSION,
+	OPT_CHECK_KERNEL,
+	OPT_BTF,
 };
 
 static struct {
 	bool numeric, no_header, zeros, json, prom, stat, reset;
-	bool extended, hist, stuck;
+	bool extended, hist, stuck, check_kernel;
+	const char *btf;		/* --btf: check this file's BTF */
 	uint64_t stuck_ms;		/* --stuck: at least this old */
 	bool sides[TCS_NR_SIDES];
 	bool ports_set;
@@ -173,6 +179,11 @@ static void usage(FILE *f)
 "  -S, --stat             show the module's statistics (" TCS_PROC_STAT_NAME ")\n"
 "  -N, --netns=NAME       read network namespace NAME (" NETNS_RUN_DIR "/NAME)\n"
 "      --reset            zero this namespace's counters (needs CAP_NET_ADMIN)\n"
+"      --check-kernel     whether this kernel has every function and field the\n"
+"                         module's probes read (its BTF and symbols), one line\n"
+"                         each; exit status 1 on any mismatch (-j: JSON)\n"
+"      --btf=FILE         with --check-kernel: check the BTF of FILE (raw, or a\n"
+"                         vmlinux with a .BTF section) instead\n"
 "  -h, --help             show this help\n"
 "      --version          show the version\n"
 "\n"
@@ -1579,16 +1590,21 @@ int main(int argc, char **argv)
 		{ "extended",	no_argument,		NULL, 'e' },
 		{ "hist",	no_argument,		NULL, OPT_HIST },
 		{ "stuck",	required_argument,	NULL, OPT_STUCK },
+		{ "check-kernel", no_argument,		NULL, OPT_CHECK_KERNEL },
+		{ "btf",	required_argument,	NULL, OPT_BTF },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ "version",	no_argument,		NULL, OPT_VERSION },
 		{ NULL, 0, NULL, 0 }
 	};
 	char err[CS_ERR_LEN];
 	bool local = false, remote = false;
+	unsigned int others = 0;	/* options --check-kernel does not take */
 	int ch;
 
 	while ((ch = getopt_long(argc, argv, "nHzp:lrs:ei:c:jo:SN:h", longopts,
 				 NULL)) != -1) {
+		if (ch != 'j' && ch != OPT_CHECK_KERNEL && ch != OPT_BTF)
+			others++;
 		switch (ch) {
 		case 'n':
 			opt.numeric = true;
@@ -1658,6 +1674,12 @@ int main(int argc, char **argv)
 				die_usage("%s", err);
 			opt.stuck = true;
 			break;
+		case OPT_CHECK_KERNEL:
+			opt.check_kernel = true;
+			break;
+		case OPT_BTF:
+			opt.btf = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			if (fflush(stdout) || ferror(stdout))
@@ -1690,6 +1712,19 @@ int main(int argc, char **argv)
 		die_usage("--hist cannot be combined with --stuck");
 	if ((opt.hist || opt.stuck) && (opt.prom || opt.interval || opt.stat))
 		die_usage("--hist and --stuck cannot be combined with --prom, -i or -S");
+	if (opt.btf && !opt.check_kernel)
+		die_usage("--btf needs --check-kernel");
+	if (opt.check_kernel) {
+		struct cs_kcheck_opts kc = { .btf = opt.btf, .json = opt.json };
+		int failed;
+
+		if (others)
+			die_usage("--check-kernel can only be combined with -j and --btf");
+		failed = cs_kcheck(stdout, &kc);
+		if (fflush(stdout) || ferror(stdout))
+			die("stdout: %s", strerror(errno));
+		return failed ? 1 : 0;
+	}
 	opt.sides[TCS_SIDE_LOCAL] = local || !remote;
 	opt.sides[TCS_SIDE_REMOTE] = remote || !local;
 
