@@ -83,10 +83,22 @@ $(BUILD)/%/tcp_closestat.ko: $(MODULE_SRCS) $(BUILD)/version
 modules-all: ## the module for every kernel in KVERS, into BUILD/<release>/
 modules-all: $(foreach k,$(KVERS),$(BUILD)/$(k)/tcp_closestat.ko)
 
+# The module built from a doctored hooks table (selftests/doctor/rename.sed:
+# __inet_accept renamed), for selftests/check_kernel.sh: loading it must
+# fail, naming the function, and leave nothing registered.
+$(BUILD)/%/doctored/tcp_closestat.ko: $(MODULE_SRCS) selftests/doctor/rename.sed
+	$(Q)rm -rf $(BUILD)/$*/doctored
+	$(Q)mkdir -p $(BUILD)/$*/doctored
+	$(Q)cp --parents $(MODULE_SRCS) $(BUILD)/$*/doctored/
+	$(Q)sed -f selftests/doctor/rename.sed uapi/linux/tcp_closestat_hooks.h \
+		>$(BUILD)/$*/doctored/uapi/linux/tcp_closestat_hooks.h
+	$(Q)$(MAKE) -C /lib/modules/$*/build M=$(BUILD)/$*/doctored $(KBUILD_FLAGS) modules
+
 tools: ## tools/closestat
 	$(Q)$(MAKE) -C tools
 
-selftests: ## the selftests and their workload driver, into BUILD/selftests/
+selftests: ## the selftests, their drivers and the doctored module, into BUILD/
+selftests: $(foreach k,$(KVERS),$(BUILD)/$(k)/doctored/tcp_closestat.ko)
 	$(Q)$(MAKE) -C selftests BUILD=$(BUILD)
 
 deps: ## install the Debian packages everything below needs
