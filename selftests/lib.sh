@@ -198,6 +198,31 @@ busywait() {
 	done
 }
 
+# tcs_col SIDE PORT COLUMN NETNS: a value of /proc/net/tcp_closestat in
+# NETNS, the column found by its name; 0 if there is no such row.
+tcs_col() {
+	ip netns exec "$4" awk -v s="$1" -v p="$2" -v c="$3" '
+		NR == 1 { for (i = 1; i <= NF; i++) idx[$i] = i; next }
+		$1 == s && $2 == p { v = $idx[c] }
+		END { print v + 0 }' /proc/net/tcp_closestat
+}
+
+# tcs_total COLUMN SIDE NETNS: a column of /proc/net/tcp_closestat in NETNS,
+# summed over the rows of SIDE.
+tcs_total() {
+	ip netns exec "$3" awk -v c="$1" -v side="$2" '
+		NR == 1 { for (i = 1; i <= NF; i++) idx[$i] = i; next }
+		$1 == side { s += $idx[c] }
+		END { print s + 0 }' /proc/net/tcp_closestat
+}
+
+# tcpext NAME NETNS: a TcpExt counter of /proc/net/netstat in NETNS.
+tcpext() {
+	ip netns exec "$2" awk -v k="$1" '$1 == "TcpExt:" {
+		if (!n) { for (i = 2; i <= NF; i++) idx[$i] = i; n = 1; next }
+		print $idx[k] }' /proc/net/netstat
+}
+
 # require_cmd CMD...: skip the whole test unless every CMD is available.
 require_cmd() {
 	local cmd

@@ -37,30 +37,6 @@ statval() {
 		/proc/net/tcp_closestat_stat
 }
 
-# col SIDE PORT COLUMN NETNS: a value of /proc/net/tcp_closestat, by name.
-col() {
-	ip netns exec "$4" awk -v s="$1" -v p="$2" -v c="$3" '
-		NR == 1 { for (i = 1; i <= NF; i++) idx[$i] = i; next }
-		$1 == s && $2 == p { v = $idx[c] }
-		END { print v + 0 }' "$PROC"
-}
-
-# tcpext NAME NETNS: a TcpExt counter of /proc/net/netstat.
-tcpext() {
-	ip netns exec "$2" awk -v k="$1" '$1 == "TcpExt:" {
-		if (!n) { for (i = 2; i <= NF; i++) idx[$i] = i; n = 1; next }
-		print $idx[k] }' /proc/net/netstat
-}
-
-# local_total COLUMN NETNS: a column of /proc/net/tcp_closestat summed over
-# the local rows (an overflow counts once per side).
-local_total() {
-	ip netns exec "$2" awk -v c="$1" '
-		NR == 1 { for (i = 1; i <= NF; i++) idx[$i] = i; next }
-		$1 == "local" { s += $idx[c] }
-		END { print s + 0 }' "$PROC"
-}
-
 # Nothing else registers kprobes in the test guest.
 probes_left() {
 	wc -l <"$KPROBES"
@@ -100,9 +76,9 @@ for i in $(seq "$CYCLES"); do
 	insmod "$KO" || bad=$((bad + 1))
 	busywait 2000 ip netns exec "$L" test -r $PROC || bad=$((bad + 1))
 	# some connections closed while loaded, the first ones during the load
-	busywait 10000 test "$(col local 19000 time_wait "$L")" -ge 20 ||
+	busywait 10000 test "$(tcs_col local 19000 time_wait "$L")" -ge 20 ||
 		bad=$((bad + 1))
-	tw_overflow=$((tw_overflow + $(local_total tw_overflow "$L")))
+	tw_overflow=$((tw_overflow + $(tcs_total tw_overflow local "$L")))
 	overflow=$((overflow + $(tcpext TCPTimeWaitOverflow "$L") - ov0))
 	rmmod tcp_closestat || bad=$((bad + 1))
 	if [ -e $PROC ] || [ "$(probes_left)" != 0 ]; then
@@ -130,10 +106,10 @@ insmod "$KO" max_tracked=16
 ip netns exec "$T" "$CHURN" -q -n 200 -o server -p 19100 ||
 	ktap_diag "churn failed"
 check_eq "time_wait exact with tracking full" \
-	"$(col local 19100 time_wait "$T") $(col local 19100 fin_wait2 "$T") $(col remote 19100 close_wait "$T")" \
+	"$(tcs_col local 19100 time_wait "$T") $(tcs_col local 19100 fin_wait2 "$T") $(tcs_col remote 19100 close_wait "$T")" \
 	"200 200 200"
 check_ge "untracked counted" "$(statval untracked "$T")" 1
-tw_now=$(col local 19100 time_wait_now "$T")
+tw_now=$(tcs_col local 19100 time_wait_now "$T")
 check_eq "time_wait_now is bounded by tracking" \
 	"$([ "$tw_now" -lt 200 ] && [ "$(statval tracked "$T")" -ge "$tw_now" ] && echo yes)" yes
 
@@ -143,7 +119,7 @@ insmod "$KO" max_tracked=0
 ip netns exec "$Z" "$CHURN" -q -n 100 -o server -p 19200 ||
 	ktap_diag "churn failed"
 check_eq "max_tracked=0: entries exact" \
-	"$(col local 19200 time_wait "$Z") $(col local 19200 time_wait_now "$Z")" "100 0"
+	"$(tcs_col local 19200 time_wait "$Z") $(tcs_col local 19200 time_wait_now "$Z")" "100 0"
 # each connection: CLOSE_WAIT (client), FIN_WAIT2 and TIME_WAIT (server)
 check_eq "max_tracked=0: untracked = 3 x connections" "$(statval untracked "$Z")" 300
 

@@ -53,29 +53,6 @@ missed() {
 		END { print s + 0 }' "$STAT"
 }
 
-# total COLUMN SIDE NETNS: a column of /proc/net/tcp_closestat summed over
-# a side's rows.
-total() {
-	ip netns exec "$3" awk -v c="$1" -v side="$2" '
-		NR == 1 { for (i = 1; i <= NF; i++) idx[$i] = i; next }
-		$1 == side { s += $idx[c] }
-		END { print s + 0 }' "$PROC"
-}
-
-# col SIDE PORT COLUMN NETNS
-col() {
-	ip netns exec "$4" awk -v s="$1" -v p="$2" -v c="$3" '
-		NR == 1 { for (i = 1; i <= NF; i++) idx[$i] = i; next }
-		$1 == s && $2 == p { v = $idx[c] }
-		END { print v + 0 }' "$PROC"
-}
-
-tcpext() {
-	ip netns exec "$2" awk -v k="$1" '$1 == "TcpExt:" {
-		if (!n) { for (i = 2; i <= NF; i++) idx[$i] = i; n = 1; next }
-		print $idx[k] }' /proc/net/netstat
-}
-
 # ss_count NETNS STATE FILTER
 ss_count() {
 	ip netns exec "$1" ss -Htan state "$2" "$3" | wc -l
@@ -136,8 +113,8 @@ load() {
 		{ cat "$TMP/wrk.$ns" | sed 's/^/# /'; return 1; }
 	busywait 30000 settled "$ns" || return 1
 	m1=$(missed "$ns")
-	events=$(( $(total time_wait local "$ns") + $(total close_wait local "$ns") +
-		   $(total fin_wait2 local "$ns") + $(total tw_overflow local "$ns") ))
+	events=$(( $(tcs_total time_wait local "$ns") + $(tcs_total close_wait local "$ns") +
+		   $(tcs_total fin_wait2 local "$ns") + $(tcs_total tw_overflow local "$ns") ))
 	ktap_diag "$ns: $(grep -E 'requests in' "$TMP/wrk.$ns" | sed 's/^ *//')"
 	ktap_diag "$ns: events $events missed $((m1 - m0)) ($SECONDS_LOAD s, $(nproc) CPUs)"
 	ip netns exec "$ns" awk '(/^missed_/ || $1 == "alloc_failed") && $2 { print "# " $0 }' "$STAT"
@@ -169,15 +146,15 @@ gauges_equal_ss() {
 			esac
 			want=$(ss_count "$W" "$(echo "$st" | sed 's/_/-/; s/fin-wait2/fin-wait-2/')" "$f")
 			if [ "$st" = time_wait ]; then
-				got=$(col "$side" 8080 time_wait_now "$W")
+				got=$(tcs_col "$side" 8080 time_wait_now "$W")
 			else
-				got=$(total "${st}_now" "$side" "$W")
+				got=$(tcs_total "${st}_now" "$side" "$W")
 			fi
 			expect "$side ${st}_now against ss" "$got" "$want"
 		done
 	done
 	expect "close_wait_oldest_ms" \
-		"$(total close_wait_oldest_ms local "$W") $(total close_wait_oldest_ms remote "$W")" "0 0"
+		"$(tcs_total close_wait_oldest_ms local "$W") $(tcs_total close_wait_oldest_ms remote "$W")" "0 0"
 }
 
 read_w() {
@@ -192,9 +169,9 @@ one_fate_each() {
 	local side tw ends
 
 	for side in local remote; do
-		tw=$(total time_wait "$side" "$W")
-		ends=$(( $(total tw_expired "$side" "$W") + $(total tw_reused "$side" "$W") +
-			 $(total tw_killed "$side" "$W") + $(total time_wait_now "$side" "$W") ))
+		tw=$(tcs_total time_wait "$side" "$W")
+		ends=$(( $(tcs_total tw_expired "$side" "$W") + $(tcs_total tw_reused "$side" "$W") +
+			 $(tcs_total tw_killed "$side" "$W") + $(tcs_total time_wait_now "$side" "$W") ))
 		expect "$side: time_wait = tw_expired + tw_reused + tw_killed + time_wait_now" \
 			"$ends" "$tw"
 	done
@@ -210,6 +187,6 @@ load "$O" || ktap_diag "$O: load failed"
 ov=$(( $(tcpext TCPTimeWaitOverflow "$O") - ov0 ))
 check_ge "TCPTimeWaitOverflow grew" "$ov" 1
 check_eq "tw_overflow equals TCPTimeWaitOverflow growth" \
-	"$(total tw_overflow local "$O")" "$ov"
+	"$(tcs_total tw_overflow local "$O")" "$ov"
 
 ktap_finish
