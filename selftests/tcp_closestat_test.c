@@ -218,6 +218,24 @@ static long long lost_events(void)
 	return sum;
 }
 
+/* Log the non-zero missed_* and alloc_failed lines. */
+static void log_lost(struct __test_metadata *_metadata)
+{
+	char key[128];
+	long long v;
+	FILE *f;
+
+	f = fopen(TCS_PROC_STAT_PATH, "r");
+	if (!f)
+		return;
+	while (fscanf(f, "%127s %lld", key, &v) == 2)
+		if (v && (!strncmp(key, TCS_STAT_MISSED_PREFIX,
+				   strlen(TCS_STAT_MISSED_PREFIX)) ||
+			  !strcmp(key, TCS_STAT_ALLOC_FAILED)))
+			TH_LOG("%s %lld", key, v);
+	fclose(f);
+}
+
 /* TcpExt counter from /proc/net/netstat (header line, then values). */
 static long long tcpext(const char *name)
 {
@@ -409,6 +427,7 @@ static void port_filter(char *buf, size_t len, const char *dir, unsigned int por
 FIXTURE(netns) {
 	int cli[MAX_CONNS];
 	int srv[MAX_CONNS];
+	long long lost;		/* lost_events() when the test started */
 };
 
 FIXTURE_SETUP(netns)
@@ -416,11 +435,22 @@ FIXTURE_SETUP(netns)
 	ASSERT_EQ(0, unshare(CLONE_NEWNET)) TH_LOG("unshare: %s", strerror(errno));
 	ASSERT_EQ(0, lo_up());
 	ASSERT_EQ(0, access(TCS_PROC_PATH, R_OK)) TH_LOG("module not loaded");
+	self->lost = lost_events();
+	ASSERT_LE(0, self->lost);
 }
 
+/*
+ * Nothing lost while the test ran.  The totals are global and only grow:
+ * compared with their value at the start, a loss fails the test it
+ * happened in, not every test after it.
+ */
 FIXTURE_TEARDOWN(netns)
 {
-	EXPECT_EQ(0, lost_events());
+	long long lost = lost_events();
+
+	if (lost != self->lost)
+		log_lost(_metadata);
+	EXPECT_EQ(self->lost, lost);
 }
 
 /* Check a row of the table last read. */
