@@ -15,6 +15,9 @@ readonly PACKAGES=(
 	qemu-system-x86 busybox-static kmod cpio xz-utils zstd
 	# checkpatch and the kselftest headers come from the kernel sources
 	linux-source-6.1 linux-source-6.12
+	# the debug kernel, built from linux-source-6.12
+	# (scripts/build-debug-kernel.sh)
+	flex bison bc libelf-dev libssl-dev
 	# build and static checks
 	make gcc libc6-dev sparse clang libclang-rt-dev	# libFuzzer, ASan, UBSan runtimes
 	bpftool libbpf-dev				# the selftests' BPF witness
