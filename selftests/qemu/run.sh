@@ -6,7 +6,14 @@
 #
 #   selftests/qemu/run.sh KVER CMD [ARGS...]
 #
-#   host                              guest (/boot/vmlinuz-KVER)
+# KVER is an installed Debian kernel (/boot/vmlinuz-KVER, its modules from
+# /lib/modules/KVER), or "debug": the debug kernel that
+# scripts/build-debug-kernel.sh built (KASAN, UBSAN, kmemleak, lockdep,
+# fault injection; everything the guest needs built in, nothing loaded
+# from /lib/modules; VM_KERNEL_TREE=DIR boots another such tree).  For
+# "debug", TCS_KO defaults to build/debug/tcp_closestat.ko.
+#
+#   host                              guest (the kernel of KVER)
 #   /           -- 9p hostroot, ro -->  /, chrooted into, with fresh /proc,
 #                                       /sys, /dev and tmpfs on /tmp, /run
 #   the repo    -- 9p repo, ro ------>  the same path (the repo may live
@@ -18,11 +25,14 @@
 #   (RUN is build/qemu/KVER/run.XXXXXX, removed at exit)
 #
 # Exit status: CMD's, or 1 if the guest panicked (oops, WARN with
-# panic_on_warn), timed out or never reported a status; the console's tail
-# then goes to stderr. The last console log is kept in
-# build/qemu/KVER/console.log.
+# panic_on_warn), timed out, never reported a status, or its kernel
+# reported a problem on the console without panicking (a lockdep, RCU,
+# might_sleep, UBSAN, KASAN, debug objects or kmemleak report: see
+# REPORTS below); the console's tail then goes to stderr. The last console
+# log is kept in build/qemu/KVER/console.log.
 #
-# Environment: VM_SMP (2), VM_MEM (MiB, 2048), VM_TIMEOUT (s, 1200),
+# Environment: VM_SMP (2), VM_MEM (MiB, 2048), VM_TIMEOUT (s, 1200; 3600
+# for "debug"),
 # VM_ICOUNT=1 (deterministic instruction counting, forces -smp 1, for
 # benchmarks). Variables named TCS_* are passed into CMD's environment.
 
@@ -35,8 +45,15 @@ readonly VM_DIR_SRC="$REPO/selftests/qemu"
 
 VM_SMP=${VM_SMP:-2}
 VM_MEM=${VM_MEM:-2048}
-VM_TIMEOUT=${VM_TIMEOUT:-1200}
+VM_TIMEOUT=${VM_TIMEOUT:-}
 VM_ICOUNT=${VM_ICOUNT:-0}
+
+# What a kernel prints when something is wrong, panicking or not: WARN,
+# BUG, oopses and KASAN ("BUG: KASAN: ..."), lockdep and RCU-lockdep
+# ("WARNING: possible circular locking dependency", "WARNING: suspicious
+# RCU usage"), might_sleep ("BUG: sleeping function called from invalid
+# context"), UBSAN, debug objects, kmemleak, hung tasks, any backtrace.
+readonly REPORTS='WARNING:|BUG:|UBSAN:|ODEBUG:|Oops|general protection fault|Kernel panic|---\[ end trace|Call Trace:|kmemleak: [0-9]+ new suspected|INFO: task .* blocked|list_(add|del) corruption'
 
 run_dir=
 qemu_pid=
@@ -58,6 +75,19 @@ cleanup() {
 	wait 2>/dev/null
 	[[ -n $run_dir ]] && rm -rf "$run_dir"
 	return 0
+}
+
+# The debug kernel builds everything in: the initramfs gets its
+# modules.builtin files instead (init puts them under /lib/modules in the
+# chroot, so that modprobe of a built-in module succeeds), and an empty
+# load order.
+pack_builtin() {
+	local tree=$1 release=$2 dest=$3
+
+	mkdir -p "$dest/lib/modules/$release"
+	touch "$dest/lib/modules/load.order"
+	cp "$tree/modules.builtin" "$tree/modules.builtin.modinfo" \
+		"$dest/lib/modules/$release/"
 }
 
 # The modules the initramfs must insmod to reach the 9p root, in load order.
@@ -85,11 +115,13 @@ pack_modules() {
 # when one of its inputs is newer; written atomically, since several runs
 # may start at once.
 build_initramfs() {
-	local kver=$1 out=$2 input stage
+	local kver=$1 out=$2 tree=$3 release=$4 input stage moddep
 
+	moddep=/lib/modules/$kver/modules.dep
+	[[ -z $tree ]] || moddep=$tree/modules.builtin
 	if [[ -s $out ]]; then
 		for input in "$VM_DIR_SRC/init" "${BASH_SOURCE[0]}" /bin/busybox \
-			     "/lib/modules/$kver/modules.dep"; do
+			     "$moddep"; do
 			[[ $input -nt $out ]] && break
 			input=
 		done
@@ -102,7 +134,11 @@ build_initramfs() {
 	cp /bin/busybox "$stage/bin/busybox"
 	ln -s busybox "$stage/bin/sh"
 	install -m 0755 "$VM_DIR_SRC/init" "$stage/init"
-	pack_modules "$kver" "$stage"
+	if [[ -n $tree ]]; then
+		pack_builtin "$tree" "$release" "$stage"
+	else
+		pack_modules "$kver" "$stage"
+	fi
 	(cd "$stage" && find . -print0 | LC_ALL=C sort -z |
 		cpio --quiet -o -0 -H newc -R 0:0) | gzip -1 >"$stage.cpio.gz"
 	mv -f "$stage.cpio.gz" "$out"
@@ -127,16 +163,37 @@ write_cmd() {
 	} >"$file"
 }
 
+# The lines of a console log that report a problem.
+reports() {
+	grep -E -a -- "$REPORTS" "$1"
+}
+
 main() {
 	local kver kernel vm_dir initramfs smp icount=() rc status
+	local tree= release= bad
 
 	[[ $# -ge 2 ]] || usage
 	kver=$1
 	shift
 
-	kernel=/boot/vmlinuz-$kver
-	[[ -r $kernel ]] || die "no kernel $kernel (see scripts/install-deps.sh)"
-	[[ -d /lib/modules/$kver ]] || die "no /lib/modules/$kver"
+	if [[ $kver == debug ]]; then
+		tree=${VM_KERNEL_TREE:-}
+		if [[ -z $tree ]]; then
+			tree=$("$REPO/scripts/build-debug-kernel.sh" --dir) ||
+				die "no debug kernel: run make debug-kernel"
+		fi
+		kernel=$tree/arch/x86/boot/bzImage
+		[[ -r $kernel ]] || die "no $kernel"
+		release=$(cat "$tree/include/config/kernel.release")
+		export TCS_KO=${TCS_KO:-$REPO/build/debug/tcp_closestat.ko}
+		# Everything runs many times slower under KASAN and lockdep.
+		VM_TIMEOUT=${VM_TIMEOUT:-3600}
+	else
+		kernel=/boot/vmlinuz-$kver
+		[[ -r $kernel ]] || die "no kernel $kernel (see scripts/install-deps.sh)"
+		[[ -d /lib/modules/$kver ]] || die "no /lib/modules/$kver"
+	fi
+	VM_TIMEOUT=${VM_TIMEOUT:-1200}
 	command -v qemu-system-x86_64 >/dev/null ||
 		die "qemu-system-x86_64 missing (see scripts/install-deps.sh)"
 	[[ -x /bin/busybox ]] || die "/bin/busybox missing (apt-get install busybox-static)"
@@ -144,7 +201,7 @@ main() {
 	vm_dir=$REPO/build/qemu/$kver
 	mkdir -p "$vm_dir"
 	initramfs=$vm_dir/initramfs.cpio.gz
-	build_initramfs "$kver" "$initramfs"
+	build_initramfs "$kver" "$initramfs" "$tree" "$release"
 
 	trap cleanup EXIT
 	trap 'exit 130' INT TERM
@@ -201,6 +258,9 @@ main() {
 		echo "$SELF: $kver: qemu exited with status $rc" >&2
 	elif grep -q -e 'Kernel panic' -e '---\[ end trace' "$vm_dir/console.log"; then
 		echo "$SELF: $kver: the guest kernel panicked" >&2
+	elif bad=$(reports "$vm_dir/console.log"); then
+		echo "$SELF: $kver: the guest kernel reported a problem:" >&2
+		sed 's/^/  | /' <<<"$bad" | head -n 20 >&2
 	elif [[ ! $status =~ ^[0-9]+$ ]]; then
 		echo "$SELF: $kver: the guest reported no exit status" >&2
 	else
