@@ -6,11 +6,17 @@
 # does: one result per test, the test's own KTAP nested under "# ".
 #
 #   1      load tcp_closestat.ko (insmod $TCS_KO)
-#   2..N+1 the tests in build/selftests/tests.list, in order, each run from
-#          the repository root with the module loaded, under a timeout of
-#          TCS_TEST_TIMEOUT seconds (default 600)
+#   2..N+1 the tests in build/selftests/tests.list (or the list file
+#          TCS_TEST_LIST names), in order, each run from the repository
+#          root with the module loaded, under a timeout of TCS_TEST_TIMEOUT
+#          seconds (default 600)
 #   N+2    unload the module (rmmod)
-#   N+3    the kernel log since step 1 has no WARNING, BUG or Oops
+#   N+3    the kernel log since step 1 has no report: WARNING, BUG (KASAN,
+#          might_sleep), Oops, UBSAN, ODEBUG, kmemleak, a backtrace
+#   N+4    only where kmemleak is built in (the debug kernel): after two
+#          scans, /sys/kernel/debug/kmemleak lists no leak (before step
+#          1, kmemleak's own scanning is stopped, and what a first scan
+#          finds, the boot's leaks, is cleared)
 #
 # Exits 0 only if all passed (or were skipped).
 
@@ -18,11 +24,15 @@ set -u
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 readonly REPO
-readonly LIST=$REPO/build/selftests/tests.list
+readonly LIST=${TCS_TEST_LIST:-$REPO/build/selftests/tests.list}
 readonly TEST_TIMEOUT=${TCS_TEST_TIMEOUT:-600}
 readonly SKIP_RC=4 TIMEOUT_RC=124
+readonly KMEMLEAK=/sys/kernel/debug/kmemleak
 
-export TCS_KO=$REPO/build/$(uname -r)/tcp_closestat.ko
+# shellcheck source=selftests/kernel_reports.sh
+. "$REPO/selftests/kernel_reports.sh"
+
+export TCS_KO=${TCS_KO:-$REPO/build/$(uname -r)/tcp_closestat.ko}
 export TCS_TOOLS=$REPO/tools
 export TCS_CHURN=$REPO/build/selftests/churn
 
@@ -61,13 +71,28 @@ run_test() {
 	esac
 }
 
-# The kernel log written since the marker, without the marker line.
-kmsg_since() {
-	dmesg | sed -n "/$1/,\$p" | sed 1d
+# kmemleak reports an object only once it is 5 s old and was found
+# unreferenced by a scan; its documentation advises scanning more than once
+# against false positives.  Prints the leaks, one block each.
+kmemleak_leaks() {
+	echo scan >"$KMEMLEAK" || return
+	sleep 6
+	echo scan >"$KMEMLEAK" || return
+	cat "$KMEMLEAK"
+}
+
+# Before the first test: stop kmemleak's own scans (its thread would log
+# its findings at a time of its choosing), scan once, and mark what that
+# scan found, the boot's leaks, as not to be reported again ("clear" only
+# greys objects a scan has already reported).
+kmemleak_baseline() {
+	echo scan=off >"$KMEMLEAK" &&
+		echo scan >"$KMEMLEAK" &&
+		echo clear >"$KMEMLEAK"
 }
 
 main() {
-	local tests=() marker t bad out
+	local tests=() marker t bad out extra=3 leaks
 
 	if [[ -r $LIST ]]; then
 		while read -r t; do
@@ -75,12 +100,16 @@ main() {
 		done <"$LIST"
 	fi
 
+	[[ -w $KMEMLEAK ]] && extra=4
 	echo "TAP version 13"
-	echo "1..$((${#tests[@]} + 3))"
+	echo "1..$((${#tests[@]} + extra))"
 	echo "# kernel $(uname -r)"
 
-	marker="run_guest: start $$ $RANDOM"
-	echo "$marker" >/dev/kmsg
+	# before the marker: the baseline scan logs what the boot leaked
+	if [[ $extra -eq 4 ]] && ! kmemleak_baseline; then
+		echo "# kmemleak: no baseline scan: leaks found below may be the boot's"
+	fi
+	marker=$(kmsg_mark run_guest)
 
 	if [[ ${#tests[@]} -eq 0 ]]; then
 		echo "# $LIST missing or empty: run make -C selftests first"
@@ -107,12 +136,27 @@ main() {
 		result "not ok" "rmmod tcp_closestat"
 	fi
 
-	bad=$(kmsg_since "$marker" | grep -E 'WARNING:|BUG:|Oops|general protection|Call Trace:' || true)
+	if [[ $extra -eq 4 ]]; then
+		leaks=$(kmemleak_leaks 2>&1)
+	fi
+
+	# dmesg has the pr_info() lines the console's loglevel hides
+	bad=$(kernel_reports_since "$marker")
 	if [[ -z $bad ]]; then
 		result ok "kernel log clean"
 	else
 		echo "$bad" | sed 's/^/# /'
 		result "not ok" "kernel log clean"
+	fi
+
+	if [[ $extra -eq 4 ]]; then
+		if [[ -z $leaks ]]; then
+			result ok "kmemleak: no leak"
+		else
+			echo "# $(grep -c '^unreferenced object' <<<"$leaks") unreferenced objects:"
+			echo "$leaks" | head -n 200 | sed 's/^/# /'
+			result "not ok" "kmemleak: no leak"
+		fi
 	fi
 
 	[[ $failed -eq 0 ]]
