@@ -1295,6 +1295,26 @@ static int ss_wait_closing(unsigned int port, int timeout_ms)
 }
 
 /*
+ * TCS_SIMULTANEOUS_ROUNDS if set (1 to 1000; 0 when it is anything else),
+ * else @def: the debug kernel's lane runs fewer rounds, each there many
+ * times slower.
+ */
+static uint64_t rounds_from_env(uint64_t def)
+{
+	const char *s = getenv("TCS_SIMULTANEOUS_ROUNDS");
+	unsigned long long v;
+	char *end;
+
+	if (!s || !*s)
+		return def;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v < 1 || v > 1000)
+		return 0;
+	return v;
+}
+
+/*
  * Simultaneous close: with every packet on lo delayed, both ends' FINs
  * cross, both go FIN_WAIT1 -> CLOSING -> tcp_time_wait(TIME_WAIT), and the
  * old state tcp_done() passes to tcp_set_state(CLOSE) is CLOSING.  Each
@@ -1310,12 +1330,13 @@ static int ss_wait_closing(unsigned int port, int timeout_ms)
 TEST_F_TIMEOUT(netns, simultaneous_close, 120)
 {
 	const unsigned int port = 10270;
-	const uint64_t rounds = 30;
+	const uint64_t rounds = rounds_from_env(30);
 	uint64_t r, tw_local, tw_remote;
 	int lfd, c, s, try;
 	char sf[64], df[64];
 	struct row l, rm;
 
+	ASSERT_LT(0U, rounds) TH_LOG("TCS_SIMULTANEOUS_ROUNDS: not a number from 1 to 1000");
 	ASSERT_EQ(0, lo_delay()) TH_LOG("tc qdisc add dev lo root netem failed");
 	port_filter(sf, sizeof(sf), "sport", port);
 	port_filter(df, sizeof(df), "dport", port);
