@@ -5,6 +5,19 @@
 #
 #   selftests/qemu/check.sh KVER...
 #
+# The guest runs the tests of the list file TCS_TEST_LIST names (default
+# build/selftests/tests.list).  KVER "debug" is the debug kernel
+# (selftests/qemu/run.sh): there the default list is
+# build/selftests/tests-debug.list (the kselftest_harness test, fault
+# injection, a short stress), each test under a timeout of
+# TCS_TEST_TIMEOUT seconds (default 2400), the simultaneous-close test
+# running TCS_SIMULTANEOUS_ROUNDS rounds (default 5, not 30).
+#
+# For "debug", TCS_DEBUG_PREPARE, if set, is a command run first (`make
+# check' sets it to `make module-debug', which waits for the debug kernel
+# it started building in the background); if it fails, the debug kernel
+# counts as one failure and is not booted.
+#
 # For each KVER: a header line, then the KTAP that selftests/run_guest.sh
 # prints in a guest booted by selftests/qemu/run.sh. Last line:
 #
@@ -81,7 +94,7 @@ count_ktap() {
 }
 
 main() {
-	local kver log rc passed failed skipped complete
+	local kver log rc passed failed skipped complete t0
 	local total_passed=0 total_failed=0 total_skipped=0
 
 	[[ $# -ge 1 ]] || { echo "usage: ${0##*/} KVER..." >&2; exit 2; }
@@ -91,8 +104,27 @@ main() {
 		mkdir -p "${log%/*}"
 		echo "=== selftests on $kver ==="
 		rc=0
-		"$REPO/selftests/qemu/run.sh" "$kver" selftests/run_guest.sh |
-			tee "$log" || rc=$?
+		t0=$SECONDS
+		[[ $kver != debug || -z ${TCS_DEBUG_PREPARE:-} ]] ||
+			echo "=== $kver: $TCS_DEBUG_PREPARE (waits for the debug kernel's build; log: ${log%/*}/prepare.log) ==="
+		if [[ $kver == debug && -n ${TCS_DEBUG_PREPARE:-} ]] &&
+		   ! bash -c "$TCS_DEBUG_PREPARE" >"${log%/*}/prepare.log" 2>&1; then
+			tail -n 20 "${log%/*}/prepare.log"
+			echo "=== $kver: '$TCS_DEBUG_PREPARE' failed (${log%/*}/prepare.log) ==="
+			echo "=== $kver: 0 passed, 1 failed, 0 skipped ($((SECONDS - t0)) s) ==="
+			total_failed=$((total_failed + 1))
+			continue
+		fi
+		if [[ $kver == debug ]]; then
+			TCS_TEST_LIST=${TCS_TEST_LIST:-$REPO/build/selftests/tests-debug.list} \
+			TCS_SIMULTANEOUS_ROUNDS=${TCS_SIMULTANEOUS_ROUNDS:-5} \
+			TCS_TEST_TIMEOUT=${TCS_TEST_TIMEOUT:-2400} \
+				"$REPO/selftests/qemu/run.sh" "$kver" selftests/run_guest.sh |
+				tee "$log" || rc=$?
+		else
+			"$REPO/selftests/qemu/run.sh" "$kver" selftests/run_guest.sh |
+				tee "$log" || rc=$?
+		fi
 		read -r passed failed skipped complete < <(count_ktap <"$log")
 		if [[ $complete -eq 0 ]]; then
 			echo "=== $kver: the run did not complete (exit status $rc) ==="
@@ -101,7 +133,7 @@ main() {
 			echo "=== $kver: exit status $rc ==="
 			failed=$((failed + 1))
 		fi
-		echo "=== $kver: $passed passed, $failed failed, $skipped skipped ==="
+		echo "=== $kver: $passed passed, $failed failed, $skipped skipped ($((SECONDS - t0)) s) ==="
 		total_passed=$((total_passed + passed))
 		total_failed=$((total_failed + failed))
 		total_skipped=$((total_skipped + skipped))
