@@ -7,19 +7,26 @@
 #
 #   scripts/build-debug-kernel.sh          build unless cached; print TREE
 #   scripts/build-debug-kernel.sh --dir    print TREE if built, else fail
+#   scripts/build-debug-kernel.sh --start  build in the background, at nice
+#                                          19, unless cached; return at once
+#                                          (a later call without an option
+#                                          waits for that build and prints
+#                                          TREE)
 #
 #   CACHE/<key>/linux/               the configured and built kernel tree:
 #                                    arch/x86/boot/bzImage, and what
 #                                    `make -C TREE M=DIR modules' needs
 #   CACHE/<key>/build.log            the build's output
 #   CACHE/<key>/build-seconds        how long the build took
+#   CACHE/start.log                  the output of the last --start
 #
 # CACHE is $TCS_CACHE/debug-kernel, TCS_CACHE defaulting to
 # /var/cache/tcp_closestat (or ~/.cache/tcp_closestat where that is not
-# writable).  <key> is the sha256 of the config fragment
-# (selftests/qemu/debug.config), the linux-source-6.12 package's version,
-# this script and scripts/check-kconfig.sh: changing any of them builds a
-# new tree next to the old ones, which are left for the user to remove.
+# writable).  <key> is the sha256
+# of the config fragment (selftests/qemu/debug.config), the
+# linux-source-6.12 package's version, this script's build() and
+# scripts/check-kconfig.sh: changing any of them builds a new tree next to
+# the old ones, which are left for the user to remove.
 #
 # The configuration: `make allnoconfig', the fragment merged with
 # scripts/kconfig/merge_config.sh -m, `make olddefconfig', then
@@ -62,7 +69,8 @@ cache_key() {
 		cat "$FRAGMENT"
 		source_version
 		echo
-		cat "${BASH_SOURCE[0]}" "$CHECK"
+		declare -f build
+		cat "$CHECK"
 	} | sha256sum | cut -c1-16
 }
 
@@ -108,12 +116,13 @@ build() {
 }
 
 main() {
-	local only_dir=0 cache dest
+	local mode=build cache dest
 
 	case ${1:-} in
-	--dir)	only_dir=1 ;;
+	--dir)	mode=dir ;;
+	--start) mode=start ;;
 	"")	;;
-	*)	echo "usage: $SELF [--dir]" >&2; exit 2 ;;
+	*)	echo "usage: $SELF [--dir | --start]" >&2; exit 2 ;;
 	esac
 
 	[[ -r $TARBALL ]] ||
@@ -121,15 +130,25 @@ main() {
 	cache=$(cache_root)
 	dest=$cache/$(cache_key)
 	if [[ ! -e $dest/linux/arch/x86/boot/bzImage ]]; then
-		[[ $only_dir -eq 0 ]] ||
+		[[ $mode != dir ]] ||
 			die "no debug kernel in $dest: run scripts/build-debug-kernel.sh (or make debug-kernel)"
 		mkdir -p "$cache" || die "cannot create $cache (set TCS_CACHE)"
+		if [[ $mode == start ]]; then
+			# `make check' starts the build before the stock
+			# kernels' guests, whose emulated CPU leaves the other
+			# core idle; at nice 19 the build yields to them.
+			setsid nice -n 19 "${BASH_SOURCE[0]}" \
+				</dev/null >"$cache/start.log" 2>&1 &
+			echo "$SELF: building the debug kernel in the background (log: $cache/start.log)" >&2
+			exit 0
+		fi
 		# One build at a time; a second caller waits, then finds it.
 		exec 9>"$cache/.lock"
 		flock 9
 		[[ -e $dest/linux/arch/x86/boot/bzImage ]] || build "$dest"
 		exec 9>&-
 	fi
+	[[ $mode != start ]] || exit 0
 	echo "$dest/linux"
 }
 
