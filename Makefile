@@ -60,7 +60,9 @@ MODULE_SRCS := Kbuild module/compat.mk $(wildcard module/*.[ch]) \
 .PHONY: all module modules-all tools selftests deps ksrc check \
 	check-installed demo demo-installed bench bench-installed bench-smoke \
 	style sparse clean help install module-install tools-install \
-	dkms-install uninstall dist deb check-package FORCE
+	dkms-install uninstall dist deb check-package debug-kernel module-debug \
+	check-debug check-debug-installed stress stress-installed \
+	debug-kernel-start FORCE
 
 all: module ## the module for KDIR (default target)
 
@@ -113,12 +115,56 @@ ksrc: ## checkpatch and the kselftest headers, from linux-source
 check: deps ## deps, then check-installed (what CI runs)
 	$(Q)$(MAKE) check-installed
 
-check-installed: modules-all tools ksrc ## style, sparse, unit tests, fuzzing, every selftest on every kernel
+# The debug kernel's subset runs last (CHECK_DEBUG=0 leaves it out): its
+# kernel builds in the background, at nice 19, from the start, unless
+# cached (scripts/build-debug-kernel.sh --start).
+CHECK_DEBUG ?= 1
+
+# First of check-installed's prerequisites: make builds them in order.
+debug-kernel-start:
+	$(Q)$(if $(filter 1,$(CHECK_DEBUG)),scripts/build-debug-kernel.sh --start)
+
+check-installed: debug-kernel-start modules-all tools ksrc ## style, sparse, unit tests, fuzzing, every selftest on every kernel, the debug kernel's subset
 	$(Q)$(MAKE) style sparse selftests
 	$(Q)$(MAKE) -C tools check
 	$(Q)$(MAKE) bench-smoke
 	-$(Q)$(MAKE) check-package	# counted in check.sh's verdict (TCS_CHECK_KTAP)
-	$(Q)selftests/qemu/check.sh $(KVERS)	# last: its last line is the verdict
+	$(Q)TCS_DEBUG_PREPARE='$(MAKE) module-debug' \
+		selftests/qemu/check.sh $(KVERS) $(if $(filter 1,$(CHECK_DEBUG)),debug)	# last: its last line is the verdict
+
+# The debug kernel: built once from linux-source-6.12 into a cache outside
+# the tree (scripts/build-debug-kernel.sh says where), and the module for it
+# in build/debug/, built from a copy of the sources as modules-all does.
+debug-kernel: ## build the debug kernel into its cache (once; Documentation/testing.rst)
+	$(Q)scripts/build-debug-kernel.sh >/dev/null
+
+module-debug: debug-kernel ## build/debug/tcp_closestat.ko for the debug kernel
+	$(Q)mkdir -p $(BUILD)/debug
+	$(Q)cp -u --parents $(MODULE_SRCS) $(BUILD)/debug/
+	$(Q)tree=$$(scripts/build-debug-kernel.sh --dir) && \
+	  $(MAKE) -C $$tree M=$(BUILD)/debug W=1 KCFLAGS=-Werror modules
+
+check-debug: deps ## every selftest on the debug kernel (KASAN, lockdep, kmemleak, fault injection)
+	$(Q)$(MAKE) check-debug-installed
+
+check-debug-installed: module-debug tools ksrc ## check-debug without deps
+	$(Q)$(MAKE) -C selftests BUILD=$(BUILD)
+	$(Q)TCS_TEST_LIST=$(BUILD)/selftests/tests-debug-all.list \
+		VM_TIMEOUT=$${VM_TIMEOUT:-14400} selftests/qemu/check.sh debug
+
+# stress.sh alone, STRESS_CYCLES times per kernel ("debug" is the debug
+# kernel, where a cycle takes many times longer).
+STRESS_KVERS ?= $(KVERS)
+STRESS_CYCLES ?= 100
+
+stress: deps ## STRESS_CYCLES load/unload cycles under load on STRESS_KVERS
+	$(Q)$(MAKE) stress-installed
+
+stress-installed: modules-all tools $(if $(filter debug,$(STRESS_KVERS)),module-debug) ## stress without deps
+	$(Q)$(MAKE) -C selftests BUILD=$(BUILD)
+	$(Q)TCS_TEST_LIST=$(BUILD)/selftests/tests-stress.list \
+		TCS_STRESS_CYCLES=$(STRESS_CYCLES) TCS_TEST_TIMEOUT=$${TCS_TEST_TIMEOUT:-7200} \
+		VM_TIMEOUT=$${VM_TIMEOUT:-7500} selftests/qemu/check.sh $(STRESS_KVERS)
 
 # check.sh counts check-package's KTAP in its verdict: a failure there
 # fails `make check' without stopping the selftests.
