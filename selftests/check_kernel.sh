@@ -22,6 +22,8 @@ set -u
 
 # shellcheck source=selftests/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=selftests/kernel_reports.sh
+. "$(dirname "${BASH_SOURCE[0]}")/kernel_reports.sh"
 
 DOCTORED_CS=$REPO/build/selftests/doctored/closestat
 DOCTORED_KO=$REPO/build/$(uname -r)/doctored/tcp_closestat.ko
@@ -105,15 +107,16 @@ ktap_result "check-kernel reports a doctored table by name, exit 1" finish
 # 5: the module built from the doctored table does not load
 [ -r "$DOCTORED_KO" ] || ktap_bail_out "$DOCTORED_KO missing: run make selftests"
 rmmod tcp_closestat || ktap_bail_out "cannot unload the module"
-dmesg -C
+marker=$(kmsg_mark check_kernel)
 fails=0
 if insmod "$DOCTORED_KO" 2>"$TMP/err"; then
 	expect "doctored module" loaded refused
 	rmmod tcp_closestat
 fi
 ktap_diag "insmod: $(cat "$TMP/err")"
-dmesg | sed 's/^/# dmesg: /'
-expect "dmesg" "$(dmesg | grep -o 'tcp_closestat: .*')" \
+kernel_log_since "$marker" >"$TMP/dmesg"
+sed 's/^/# dmesg: /' "$TMP/dmesg"
+expect "dmesg" "$(grep -o 'tcp_closestat: .*' "$TMP/dmesg")" \
 	"tcp_closestat: cannot probe __inet_accept_renamed: -ENOENT (no such function in this kernel: renamed, or inlined into its callers)"
 expect "kprobes left" "$(wc -l <"$KPROBES")" 0
 expect "/proc left" "$(ls /proc/net | grep -c tcp_closestat)" 0

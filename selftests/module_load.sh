@@ -18,6 +18,8 @@ set -u
 
 # shellcheck source=selftests/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=selftests/kernel_reports.sh
+. "$(dirname "${BASH_SOURCE[0]}")/kernel_reports.sh"
 
 PROC=/proc/net/tcp_closestat
 KPROBES=/sys/kernel/debug/kprobes/list
@@ -51,9 +53,9 @@ setup_ns L T Z || ktap_bail_out "cannot create network namespaces"
 
 # 1-2: out-of-range and malformed parameters fail to load, with a message
 rmmod tcp_closestat || ktap_bail_out "cannot unload the module"
-dmesg -C
+marker=$(kmsg_mark module_load)
 insmod "$KO" max_tracked=16777217 2>/dev/null
-msg=$(dmesg | grep -o "max_tracked must be .*")
+msg=$(kernel_log_since "$marker" | grep -o "max_tracked must be .*")
 check_eq "max_tracked=16777217 refused with a message" \
 	"$(test -e $PROC && echo loaded || echo refused): $msg" \
 	"refused: max_tracked must be a number from 0 to 16777216, not '16777217'"

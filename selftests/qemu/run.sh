@@ -27,9 +27,9 @@
 # Exit status: CMD's, or 1 if the guest panicked (oops, WARN with
 # panic_on_warn), timed out, never reported a status, or its kernel
 # reported a problem on the console without panicking (a lockdep, RCU,
-# might_sleep, UBSAN, KASAN, debug objects or kmemleak report: see
-# REPORTS below); the console's tail then goes to stderr. The last console
-# log is kept in build/qemu/KVER/console.log.
+# might_sleep, UBSAN, KASAN, debug objects or kmemleak report: the
+# patterns of selftests/kernel_reports.sh); the console's tail then goes
+# to stderr.  The last console log is kept in build/qemu/KVER/console.log.
 #
 # Environment: VM_SMP (2), VM_MEM (MiB, 2048), VM_TIMEOUT (s, 1200; 3600
 # for "debug"),
@@ -48,12 +48,11 @@ VM_MEM=${VM_MEM:-2048}
 VM_TIMEOUT=${VM_TIMEOUT:-}
 VM_ICOUNT=${VM_ICOUNT:-0}
 
-# What a kernel prints when something is wrong, panicking or not: WARN,
-# BUG, oopses and KASAN ("BUG: KASAN: ..."), lockdep and RCU-lockdep
-# ("WARNING: possible circular locking dependency", "WARNING: suspicious
-# RCU usage"), might_sleep ("BUG: sleeping function called from invalid
-# context"), UBSAN, debug objects, kmemleak, hung tasks, any backtrace.
-readonly REPORTS='WARNING:|BUG:|UBSAN:|ODEBUG:|Oops|general protection fault|Kernel panic|---\[ end trace|Call Trace:|kmemleak: [0-9]+ new suspected|INFO: task .* blocked|list_(add|del) corruption'
+# What a kernel prints when something is wrong, panicking or not: the
+# patterns the guest's tests use too (TCS_REPORTS).
+# shellcheck source=selftests/kernel_reports.sh
+. "$REPO/selftests/kernel_reports.sh"
+readonly REPORTS=$TCS_REPORTS
 
 run_dir=
 qemu_pid=
@@ -221,6 +220,8 @@ main() {
 	# thread=single: multi-threaded TCG corrupts code being patched by
 	# kprobes while another vCPU runs it (see KERNEL-NOTES.md).
 	# nowatchdog: an emulated CPU starved by a busy host is no lockup.
+	# log_buf_len: the tests check the kernel log since their start
+	# (selftests/kernel_reports.sh), which must not wrap around.
 	timeout -k 10 "$VM_TIMEOUT" \
 	qemu-system-x86_64 \
 		-accel tcg,thread=single -cpu max "${icount[@]}" \
@@ -234,7 +235,7 @@ main() {
 		-virtfs "local,path=$run_dir/share,mount_tag=vmrun,security_model=none" \
 		-virtfs "local,path=$REPO,mount_tag=repo,security_model=none,readonly=on,multidevs=remap" \
 		-kernel "$kernel" -initrd "$initramfs" \
-		-append "console=ttyS0 loglevel=5 panic=-1 panic_on_warn=1 oops=panic nowatchdog" \
+		-append "console=ttyS0 loglevel=5 log_buf_len=4M panic=-1 panic_on_warn=1 oops=panic nowatchdog" \
 		</dev/null >"$run_dir/qemu.log" 2>&1 &
 	qemu_pid=$!
 
