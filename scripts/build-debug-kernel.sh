@@ -18,15 +18,18 @@
 #                                    `make -C TREE M=DIR modules' needs
 #   CACHE/<key>/build.log            the build's output
 #   CACHE/<key>/build-seconds        how long the build took
-#   CACHE/start.log                  the output of the last --start
+#   CACHE/start.log                  the output of the background builds
+#                                    (--start), appended
+#   CACHE/failed-build.log           the log of the last build that failed
 #
 # CACHE is $TCS_CACHE/debug-kernel, TCS_CACHE defaulting to
 # /var/cache/tcp_closestat (or ~/.cache/tcp_closestat where that is not
 # writable).  <key> is the sha256
 # of the config fragment (selftests/qemu/debug.config), the
-# linux-source-6.12 package's version, this script's build() and
-# scripts/check-kconfig.sh: changing any of them builds a new tree next to
-# the old ones, which are left for the user to remove.
+# linux-source-6.12 package's version, gcc's version, this script's
+# build() and kmake() and scripts/check-kconfig.sh: changing any of them
+# builds a new tree next to the old ones, which are left for the user to
+# remove.
 #
 # The configuration: `make allnoconfig', the fragment merged with
 # scripts/kconfig/merge_config.sh -m, `make olddefconfig', then
@@ -52,7 +55,8 @@ die() {
 cache_root() {
 	local root=${TCS_CACHE:-/var/cache/tcp_closestat}
 
-	if [[ -z ${TCS_CACHE:-} ]] && ! mkdir -p "$root" 2>/dev/null; then
+	if [[ -z ${TCS_CACHE:-} ]] &&
+	   ! { mkdir -p "$root" 2>/dev/null && [[ -w $root ]]; }; then
 		root=${XDG_CACHE_HOME:-$HOME/.cache}/tcp_closestat
 	fi
 	echo "$root/debug-kernel"
@@ -69,9 +73,17 @@ cache_key() {
 		cat "$FRAGMENT"
 		source_version
 		echo
-		declare -f build
+		gcc --version | head -n 1
+		declare -f build kmake
 		cat "$CHECK"
 	} | sha256sum | cut -c1-16
+}
+
+# make for the kernel tree, without what a calling make (make check
+# CC=clang V=1 ...) passes down in its environment: the cached tree must
+# not depend on who asked for it.
+kmake() {
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES make "$@"
 }
 
 build() {
@@ -79,8 +91,8 @@ build() {
 
 	jobs=$(nproc)
 	tmp=$(mktemp -d "$dest.tmp.XXXXXX")
-	# A failed or interrupted build leaves nothing behind.
-	trap 'rm -rf "$tmp"' EXIT
+	# A failed or interrupted build leaves its log, nothing else.
+	trap 'cp -f "$tmp/build.log" "${dest%/*}/failed-build.log" 2>/dev/null; rm -rf "$tmp"' EXIT
 	tree=$tmp/linux
 	mkdir "$tree"
 	t0=$(date +%s)
@@ -88,28 +100,30 @@ build() {
 	{
 		echo "== $TARBALL ($(source_version)), fragment $FRAGMENT"
 		tar -xJf "$TARBALL" -C "$tree" --strip-components=1
-		make -C "$tree" -s allnoconfig
+		kmake -C "$tree" -s allnoconfig
 		# merge_config.sh keeps its temporary files in the current
 		# directory
 		(cd "$tree" && scripts/kconfig/merge_config.sh -m .config "$FRAGMENT")
-		make -C "$tree" -s olddefconfig
+		kmake -C "$tree" -s olddefconfig
 	} >"$tmp/build.log" 2>&1 || {
 		tail -n 30 "$tmp/build.log" >&2
-		die "configuring the kernel failed"
+		die "configuring the kernel failed (log: ${dest%/*}/failed-build.log)"
 	}
 	"$CHECK" "$FRAGMENT" "$tree/.config" >>"$tmp/build.log" 2>&1 || {
-		grep "^${CHECK##*/}:" "$tmp/build.log" >&2
+		grep "^${CHECK##*/}:" "$tmp/build.log" >&2 || true
 		die "the configuration lacks options of ${FRAGMENT#"$REPO"/}"
 	}
-	make -C "$tree" -j"$jobs" >>"$tmp/build.log" 2>&1 || {
+	kmake -C "$tree" -j"$jobs" >>"$tmp/build.log" 2>&1 || {
 		tail -n 40 "$tmp/build.log" >&2
-		die "the kernel build failed (log: $tmp/build.log, removed)"
+		die "the kernel build failed (log: ${dest%/*}/failed-build.log)"
 	}
 	[[ -r $tree/arch/x86/boot/bzImage && -r $tree/Module.symvers ]] ||
 		die "the build made no bzImage or Module.symvers"
 	t1=$(date +%s)
 	echo "$((t1 - t0))" >"$tmp/build-seconds"
-	make -C "$tree" -s kernelrelease >"$tmp/kernelrelease"
+	kmake -C "$tree" -s kernelrelease >"$tmp/kernelrelease"
+	# mktemp -d made it 0700; users other than the builder boot it too
+	chmod 755 "$tmp"
 	mv "$tmp" "$dest"
 	trap - EXIT
 	echo "$SELF: built $(cat "$dest/kernelrelease") in $((t1 - t0)) s" >&2
@@ -137,15 +151,23 @@ main() {
 			# `make check' starts the build before the stock
 			# kernels' guests, whose emulated CPU leaves the other
 			# core idle; at nice 19 the build yields to them.
+			# It goes on if its caller stops, and leaves the tree
+			# in the cache for the next run.
+			echo "== $(date -u '+%F %T') --start, pid $$" >>"$cache/start.log"
 			setsid nice -n 19 "${BASH_SOURCE[0]}" \
-				</dev/null >"$cache/start.log" 2>&1 &
+				</dev/null >>"$cache/start.log" 2>&1 &
 			echo "$SELF: building the debug kernel in the background (log: $cache/start.log)" >&2
 			exit 0
 		fi
 		# One build at a time; a second caller waits, then finds it.
 		exec 9>"$cache/.lock"
 		flock 9
-		[[ -e $dest/linux/arch/x86/boot/bzImage ]] || build "$dest"
+		if [[ ! -e $dest/linux/arch/x86/boot/bzImage ]]; then
+			# Under the lock, no other build runs: what a killed one
+			# left is garbage.
+			rm -rf "$cache"/*.tmp.*
+			build "$dest"
+		fi
 		exec 9>&-
 	fi
 	[[ $mode != start ]] || exit 0
