@@ -297,6 +297,29 @@ static long long ss_count(const char *state, const char *filter)
 	return n;
 }
 
+/*
+ * Of the sockets `ss` lists for a state and filter, those whose timer is
+ * @timer ("timewait": timewait sockets, "keepalive", ...), from ss -o.
+ */
+static long long ss_count_timer(const char *state, const char *filter,
+				const char *timer)
+{
+	char cmd[256], line[512], want[32];
+	long long n = 0;
+	FILE *p;
+
+	snprintf(want, sizeof(want), "timer:(%s,", timer);
+	snprintf(cmd, sizeof(cmd), "ss -Htano state %s '( %s )'", state, filter);
+	p = popen(cmd, "r");
+	if (!p)
+		return -1;
+	while (fgets(line, sizeof(line), p))
+		n += !!strstr(line, want);
+	if (pclose(p))
+		return -1;
+	return n;
+}
+
 /* Poll (never a fixed sleep) until ss lists @want sockets; return the last count. */
 static long long ss_wait(const char *state, const char *filter, long long want,
 			 int timeout_ms)
@@ -562,7 +585,15 @@ TEST_F(netns, orphan_fin_wait2_gets_late_fin)
 	EXPECT_EQ(0, ss_count("time-wait", f));
 	expect_row(_metadata, TCS_SIDE_REMOTE_NAME, port, 0, 0, n);
 	expect_row(_metadata, TCS_SIDE_LOCAL_NAME, port, 0, n, 0);
-	EXPECT_EQ(n, sockstat_tw());
+	/*
+	 * Mostly timewait sockets, but not always all: an ACK of our FIN
+	 * that tcp_rcv_state_process() handles while close() still owns
+	 * the socket (from its backlog) leaves it a full FIN_WAIT2 socket
+	 * under its keepalive timer, as a slow guest showed (48 of 50).
+	 * Either way it is in FIN_WAIT2: the kernel's own timewait count
+	 * must be the timewait sockets ss shows.
+	 */
+	EXPECT_EQ(ss_count_timer("fin-wait-2", f, "timewait"), sockstat_tw());
 
 	for (i = 0; i < n; i++)
 		close(self->srv[i]);
