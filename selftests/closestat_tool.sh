@@ -725,6 +725,16 @@ test_readme_commands() {
 		*--reset*)
 			run in_b "$CS" "$@"
 			expect "README: closestat $*" "$rc:$out$err" "0:" ;;
+		*--check-kernel*)
+			run in_a "$CS" "$@"
+			if [ -r /sys/kernel/btf/vmlinux ]; then
+				expect "README: closestat $*: status" "$rc" 0
+				[ -n "$out" ] || expect "README: closestat $*: output" "" "something"
+			else
+				# the debug kernel: no BTF, which it must say
+				expect "README: closestat $* without BTF" \
+					"$rc:$(printf '%s' "$err" | grep -c 'without CONFIG_DEBUG_INFO_BTF cannot be checked')" "1:1"
+			fi ;;
 		*)
 			run in_a "$CS" "$@"
 			expect "README: closestat $*: status" "$rc" 0
