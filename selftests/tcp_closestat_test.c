@@ -279,22 +279,33 @@ static long long sockstat_tw(void)
 	return tw;
 }
 
-/* Number of sockets `ss` lists for a state and filter, e.g. "sport = :80". */
-static long long ss_count(const char *state, const char *filter)
+/*
+ * Lines of `ss -Htan@opts state @state '( @filter )'` that contain @match
+ * (every line if NULL).
+ */
+static long long ss_lines(const char *opts, const char *state,
+			  const char *filter, const char *match)
 {
 	char cmd[256], line[512];
 	long long n = 0;
 	FILE *p;
 
-	snprintf(cmd, sizeof(cmd), "ss -Htan state %s '( %s )'", state, filter);
+	snprintf(cmd, sizeof(cmd), "ss -Htan%s state %s '( %s )'", opts,
+		 state, filter);
 	p = popen(cmd, "r");
 	if (!p)
 		return -1;
 	while (fgets(line, sizeof(line), p))
-		n++;
+		n += !match || strstr(line, match);
 	if (pclose(p))
 		return -1;
 	return n;
+}
+
+/* Number of sockets `ss` lists for a state and filter, e.g. "sport = :80". */
+static long long ss_count(const char *state, const char *filter)
+{
+	return ss_lines("", state, filter, NULL);
 }
 
 /*
@@ -304,20 +315,10 @@ static long long ss_count(const char *state, const char *filter)
 static long long ss_count_timer(const char *state, const char *filter,
 				const char *timer)
 {
-	char cmd[256], line[512], want[32];
-	long long n = 0;
-	FILE *p;
+	char want[32];
 
 	snprintf(want, sizeof(want), "timer:(%s,", timer);
-	snprintf(cmd, sizeof(cmd), "ss -Htano state %s '( %s )'", state, filter);
-	p = popen(cmd, "r");
-	if (!p)
-		return -1;
-	while (fgets(line, sizeof(line), p))
-		n += !!strstr(line, want);
-	if (pclose(p))
-		return -1;
-	return n;
+	return ss_lines("o", state, filter, want);
 }
 
 /* Poll (never a fixed sleep) until ss lists @want sockets; return the last count. */
