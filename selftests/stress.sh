@@ -23,9 +23,10 @@
 # namespace's counters equal its own traffic since the load; every garbage
 # write to tcp_closestat_ctl is refused; after every unload and at the end
 # no kprobe of the module, no /proc/net/tcp_closestat* file and no
-# tcs_track slab cache is left; nothing in the kernel log.  Slab and
-# Percpu of /proc/meminfo must end near where they were after the first
-# cycle (see the tolerance below).  Ports 24000-24999 belong to this test.
+# tcs_track slab cache is left; nothing in the kernel log.  Slab of
+# /proc/meminfo, and Percpu on a kernel with kmemleak (the debug kernel),
+# must end near where they were after the first cycle (see the tolerances
+# below).  Ports 24000-24999 belong to this test.
 # It ends with the module loaded with its defaults, as the runner expects.
 
 set -u
@@ -44,7 +45,7 @@ KPROBES=/sys/kernel/debug/kprobes/list
 CTL=/proc/net/tcp_closestat_ctl
 MAX_TRACKED="0 16 65536"
 # Slab and Percpu may end this many KiB above their level after the first
-# cycle (see check_memory()).
+# cycle (see the checks at the end).
 SLAB_TOLERANCE_KB=${TCS_STRESS_SLAB_KB:-2048}
 PERCPU_TOLERANCE_KB=${TCS_STRESS_PERCPU_KB:-256}
 PIDS=
@@ -306,22 +307,34 @@ check_eq "no /proc/net/tcp_closestat* left" \
 check_eq "no tcs_track slab cache left" \
 	"$(grep -c '^tcs_track ' /proc/slabinfo)" 0
 
-# Slab and Percpu against their level after the first cycle, once caches
-# were warm.  A leak of one cycle's
-# tables would be at least a directory (4 KiB) and the chunks of the ~40
-# ephemeral ports of each namespace's traffic (2 KiB each, most in chunks
-# of their own) per side: about 150 KiB per namespace per cycle, over 3
-# namespaces and CYCLES cycles, above the tolerances (2 MiB for Slab, which
-# also moves with unrelated activity; 256 KiB for Percpu, whose pages are
-# rarely given back).
+# Slab against its level after the first cycle, once caches were warm.
+# A leak of one cycle's tables would be at least a directory (4 KiB) and
+# the chunks of the ~40 ephemeral ports of each namespace's traffic (2 KiB
+# each, most in chunks of their own) per side: about 150 KiB per namespace
+# per cycle, over 3 namespaces and CYCLES cycles, above the tolerance of
+# 2 MiB (Slab also moves with unrelated activity).
 settle_near Slab "$slab0" "$SLAB_TOLERANCE_KB"
 ktap_diag "Slab: $slab0 KiB after cycle 1, $(meminfo Slab) KiB now (tolerance $SLAB_TOLERANCE_KB KiB)"
 ktap_result "Slab back near its level after the first cycle" \
 	near Slab "$slab0" "$SLAB_TOLERANCE_KB"
+# Percpu counts populated pages, not allocations: the allocator keeps
+# freed pages populated (a spare empty chunk, chunks it does not judge
+# worth depopulating), and on the distributions' kernels every namespace
+# holds its own per-CPU MIBs, so there Percpu moves by megabytes with the
+# namespaces alone (seen on 6.1: 704 KiB after cycle 1, 2128 KiB at the
+# end; in other runs 2272 then 840).  It is a measure only where the
+# kernel is small and kmemleak watches every per-CPU allocation: the
+# debug kernel, where run_guest.sh's kmemleak scans after the last unload
+# find any per-CPU object of the module that was not freed.
 settle_near Percpu "$percpu0" "$PERCPU_TOLERANCE_KB"
 ktap_diag "Percpu: $percpu0 KiB after cycle 1, $(meminfo Percpu) KiB now (tolerance $PERCPU_TOLERANCE_KB KiB)"
-ktap_result "Percpu back near its level after the first cycle" \
-	near Percpu "$percpu0" "$PERCPU_TOLERANCE_KB"
+if [ -e /sys/kernel/debug/kmemleak ]; then
+	ktap_result "Percpu back near its level after the first cycle" \
+		near Percpu "$percpu0" "$PERCPU_TOLERANCE_KB"
+else
+	ktap_skip "Percpu back near its level after the first cycle" \
+		"no kmemleak: per-CPU leaks are checked on the debug kernel"
+fi
 
 bad=$(kernel_reports_since "$marker")
 [ -z "$bad" ] || printf '%s\n' "$bad" | sed 's/^/# /'
