@@ -321,18 +321,31 @@ static long long ss_count_timer(const char *state, const char *filter,
 	return ss_lines("o", state, filter, want);
 }
 
-/* Poll (never a fixed sleep) until ss lists @want sockets; return the last count. */
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000ULL + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Poll (never a fixed sleep) until ss lists @want sockets or @timeout_ms
+ * have passed; return the last count.  The time is the clock's, not a
+ * count of polls: on the debug kernel one ss takes long enough that 250
+ * polls of "5000 ms" outlasted the harness's 30 s test timeout.
+ */
 static long long ss_wait(const char *state, const char *filter, long long want,
 			 int timeout_ms)
 {
+	const uint64_t end = now_ms() + timeout_ms;
 	long long n;
 
 	for (;;) {
 		n = ss_count(state, filter);
-		if (n == want || timeout_ms <= 0)
+		if (n == want || now_ms() >= end)
 			return n;
 		usleep(20 * 1000);
-		timeout_ms -= 20;
 	}
 }
 
@@ -612,14 +625,19 @@ TEST_F(netns, orphan_fin_wait2_expires)
 	char f[64];
 	int i;
 
-	ASSERT_EQ(0, write_file("/proc/sys/net/ipv4/tcp_fin_timeout", "1"));
+	/*
+	 * Long enough for ss to see every socket in FIN_WAIT2 first: with 1 s
+	 * the debug kernel's first ss came too late now and then, and the
+	 * wait for all 20 never ended.
+	 */
+	ASSERT_EQ(0, write_file("/proc/sys/net/ipv4/tcp_fin_timeout", "5"));
 	ASSERT_EQ(0, make_conns(V4, port, n, self->cli, self->srv));
 	for (i = 0; i < n; i++)
 		close(self->cli[i]);
 	port_filter(f, sizeof(f), "dport", port);
-	EXPECT_EQ(n, ss_wait("fin-wait-2", f, n, 5000));
-	/* tcp_fin_time() is at least 3.5 RTO (700 ms on loopback) */
-	EXPECT_EQ(0, ss_wait("fin-wait-2", f, 0, 10000));
+	EXPECT_EQ(n, ss_wait("fin-wait-2", f, n, 4000));
+	/* tcp_fin_time() is the larger of that and 3.5 RTO (700 ms here) */
+	EXPECT_EQ(0, ss_wait("fin-wait-2", f, 0, 15000));
 	EXPECT_EQ(0, sockstat_tw());
 
 	/* the server's late FIN now meets no socket and is answered by RST */
@@ -946,14 +964,6 @@ static uint64_t hist_count(const char *state)
 	return read_hist(state, &count, bucket) ? UINT64_MAX : count;
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000ULL + ts.tv_nsec / 1000000;
-}
-
 /* One connection from a client bound to @lport (SO_REUSEADDR). */
 static int conn_from(int lfd, unsigned short lport, unsigned short port,
 		     int *cli, int *srv)
@@ -1230,13 +1240,14 @@ static int tcp_state(int fd)
 /* Poll until @fd is in TCP state @state; 0 when it is, -1 on timeout. */
 static int wait_state(int fd, int state, int timeout_ms)
 {
+	const uint64_t end = now_ms() + timeout_ms;
+
 	for (;;) {
 		if (tcp_state(fd) == state)
 			return 0;
-		if (timeout_ms <= 0)
+		if (now_ms() >= end)
 			return -1;
 		usleep(5 * 1000);
-		timeout_ms -= 5;
 	}
 }
 
@@ -1316,13 +1327,14 @@ static long long ss_closing(unsigned int port)
 /* Poll until no socket on @port is anywhere but TIME-WAIT; 0 then, else -1. */
 static int ss_wait_closing(unsigned int port, int timeout_ms)
 {
+	const uint64_t end = now_ms() + timeout_ms;
+
 	for (;;) {
 		if (ss_closing(port) == 0)
 			return 0;
-		if (timeout_ms <= 0)
+		if (now_ms() >= end)
 			return -1;
 		usleep(20 * 1000);
-		timeout_ms -= 20;
 	}
 }
 
