@@ -170,6 +170,12 @@ void jsonw_u64(struct jsonw *w, uint64_t v)
 	fprintf(w->out, "%" PRIu64, v);
 }
 
+void jsonw_null(struct jsonw *w)
+{
+	jsonw_value(w);
+	fputs("null", w->out);
+}
+
 void jsonw_number(struct jsonw *w, const char *fmt, ...)
 {
 	va_list ap;

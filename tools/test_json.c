@@ -146,6 +146,18 @@ static bool u64_limits(void)
 	return written("[0, 18446744073709551615]\n");
 }
 
+static bool null_value(void)
+{
+	begin();
+	jsonw_start_object(&w);
+	jsonw_name(&w, "name");
+	jsonw_null(&w);
+	jsonw_name(&w, "pid");
+	jsonw_u64(&w, 1);
+	jsonw_end_object(&w);
+	return written("{\"name\": null, \"pid\": 1}\n");
+}
+
 static bool number_fmt(void)
 {
 	begin();
@@ -237,6 +249,7 @@ static const struct {
 	{ nesting,		"nesting" },
 	{ json_lines,		"json_lines" },
 	{ u64_limits,		"u64_limits" },
+	{ null_value,		"null_value" },
 	{ number_fmt,		"number_fmt" },
 	{ quote_backslash,	"quote_backslash" },
 	{ control_chars,	"control_chars" },
