@@ -3,12 +3,13 @@
  * closestat: show the per-port TIME_WAIT, CLOSE_WAIT and FIN_WAIT2
  * counters of the tcp_closestat module as a table, rates, JSON or
  * Prometheus text; the time-in-state histograms (--hist); the sockets
- * stuck in CLOSE_WAIT and their owners (--stuck); whether this kernel has
- * what the module's probes read (--check-kernel, cs_kcheck.c).
+ * stuck in CLOSE_WAIT and their owners (--stuck); every network namespace
+ * at once (-A); whether this kernel has what the module's probes read
+ * (--check-kernel, cs_kcheck.c).
  *
  * Exit status: 0 ok, 1 runtime error (module not loaded, unreadable or
- * malformed file, reset refused) or, with --check-kernel, a mismatch,
- * 2 usage error.
+ * malformed file, reset refused, with -A a namespace not read) or, with
+ * --check-kernel, a mismatch, 2 usage error.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -25,7 +26,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/nsfs.h>
 #include <netinet/in.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 
 #include "cs_kcheck.h"
@@ -102,11 +105,12 @@ enum {
 	OPT_VERSION,
 	OPT_CHECK_KERNEL,
 	OPT_BTF,
+	OPT_ALL_NETNS,
 };
 
 static struct {
 	bool numeric, no_header, zeros, json, prom, stat, reset;
-	bool extended, hist, stuck, check_kernel;
+	bool extended, hist, stuck, check_kernel, all_netns;
 	const char *btf;		/* --btf: check this file's BTF */
 	uint64_t stuck_ms;		/* --stuck: at least this old */
 	bool sides[TCS_NR_SIDES];
@@ -135,6 +139,19 @@ static void die(const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	exit(1);
+}
+
+/* A message that does not end the run. */
+__attribute__((format(printf, 1, 2)))
+static void warn(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs(PROG ": ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
 }
 
 __attribute__((format(printf, 1, 2), noreturn))
@@ -178,6 +195,10 @@ static void usage(FILE *f)
 "                         their process (pid/command)\n"
 "  -S, --stat             show the module's statistics (" TCS_PROC_STAT_NAME ")\n"
 "  -N, --netns=NAME       read network namespace NAME (" NETNS_RUN_DIR "/NAME)\n"
+"  -A, --all-netns        every network namespace on the host, named or only\n"
+"                         held by a process (as lsns -t net), with a netns\n"
+"                         column (its inode) and its name or pid/command;\n"
+"                         needs root; exit status 1 if one could not be read\n"
 "      --reset            zero this namespace's counters (needs CAP_NET_ADMIN)\n"
 "      --check-kernel     whether this kernel has every function and field the\n"
 "                         module's probes read (its BTF and symbols), one line\n"
@@ -199,6 +220,7 @@ static void usage(FILE *f)
 "    " PROG " --prom -o /var/lib/prometheus/node-exporter/tcp_closestat.prom\n"
 "                               # for node_exporter's textfile collector\n"
 "    " PROG " -N blue -l       # a server's ports in network namespace blue\n"
+"    " PROG " -A -s time_wait  # which namespace (container) piles up TIME_WAIT\n"
 "    " PROG " --stuck 60       # CLOSE_WAIT for a minute or more, and who holds it\n"
 "    " PROG " --hist           # how long sockets stay in each state\n"
 "    " PROG " --reset          # zero this namespace's counters\n"
@@ -710,73 +732,64 @@ static void set_cell(struct cell *cell, const char *s)
 	cell->len = n;
 }
 
-static void print_table(const struct view *v)
+/* Fill cells[0 .. v->ncols) with row i of v (i < 0: the header). */
+static void counter_cells(struct cell *cells, const struct view *v, ssize_t i)
 {
-	unsigned int ncells = 2, c, k, width[2 + 2 * CS_MAX_COLS];
-	bool left[2 + 2 * CS_MAX_COLS] = { true, true };
-	struct cell *cells, *hdr;
-	char *line, *p;
+	const uint64_t *val = i < 0 ? NULL : cs_vals(&v->t, v->row[i]);
+	unsigned int c;
+
+	for (c = 0; c < v->ncols; c++) {
+		struct cell *cell = &cells[c];
+		bool rate = v->rate && kind_of(v->counter[c]) == KIND_COUNTER;
+
+		if (i < 0 && rate) {
+			snprintf(cell->s, sizeof(cell->s), "%s/s",
+				 v->t.cols[v->col[c]]);
+			cell->len = strlen(cell->s);
+		} else if (i < 0) {
+			set_cell(cell, v->t.cols[v->col[c]]);
+		} else if (rate) {
+			snprintf(cell->s, sizeof(cell->s), "%.1f",
+				 v->rate[i * v->ncols + c]);
+			cell->len = strlen(cell->s);
+		} else {
+			cell->len = fmt_u64(cell->s, val[v->col[c]]);
+		}
+	}
+}
+
+/*
+ * Print nrows + 1 lines of ncells cells (the first line is the header,
+ * left out with -H): the first nleft cells left-aligned, the numbers
+ * right-aligned, two spaces apart.
+ */
+static void print_cells(const struct cell *cells, size_t nrows,
+			unsigned int ncells, unsigned int nleft)
+{
+	unsigned int *width = calloc(ncells, sizeof(*width)), k;
+	char *line = malloc(ncells * (sizeof(cells->s) + 2) + 1), *p;
 	size_t i;
 
-	ncells += v->ncols;
-	cells = calloc((v->nrows + 1) * ncells, sizeof(*cells));
-	line = malloc(ncells * (sizeof(cells->s) + 2) + 1);
-	if (!cells || !line)
+	if (!width || !line)
 		die("out of memory");
-
-	hdr = cells;
-	set_cell(&hdr[0], TCS_COL_SIDE);
-	set_cell(&hdr[1], TCS_COL_PORT);
-	for (c = 0, k = 2; c < v->ncols; c++, k++) {
-		const char *name = v->t.cols[v->col[c]];
-
-		if (v->rate && kind_of(v->counter[c]) == KIND_COUNTER) {
-			snprintf(hdr[k].s, sizeof(hdr[k].s), "%s/s", name);
-			hdr[k].len = strlen(hdr[k].s);
-		} else {
-			set_cell(&hdr[k], name);
-		}
-	}
-	for (i = 0; i < v->nrows; i++) {
-		const struct cs_row *r = &v->t.rows[v->row[i]];
-		const uint64_t *val = cs_vals(&v->t, v->row[i]);
-		struct cell *row = cells + (i + 1) * ncells;
-
-		set_cell(&row[0], cs_side_names[r->side]);
-		port_name(r->port, row[1].s, sizeof(row[1].s));
-		row[1].len = strlen(row[1].s);
-		for (c = 0, k = 2; c < v->ncols; c++, k++) {
-			if (v->rate && kind_of(v->counter[c]) == KIND_COUNTER) {
-				snprintf(row[k].s, sizeof(row[k].s), "%.1f",
-					 v->rate[i * v->ncols + c]);
-				row[k].len = strlen(row[k].s);
-			} else {
-				row[k].len = fmt_u64(row[k].s, val[v->col[c]]);
-			}
-		}
-	}
-
-	for (k = 0; k < ncells; k++) {
-		width[k] = 0;
-		for (i = opt.no_header ? 1 : 0; i <= v->nrows; i++)
+	for (k = 0; k < ncells; k++)
+		for (i = opt.no_header ? 1 : 0; i <= nrows; i++)
 			if (cells[i * ncells + k].len > width[k])
 				width[k] = cells[i * ncells + k].len;
-	}
-	/* side and port left-aligned, numbers right-aligned, two spaces apart */
-	for (i = opt.no_header ? 1 : 0; i <= v->nrows; i++) {
+	for (i = opt.no_header ? 1 : 0; i <= nrows; i++) {
 		p = line;
 		for (k = 0; k < ncells; k++) {
 			const struct cell *cell = &cells[i * ncells + k];
 			unsigned int pad = width[k] - cell->len;
-			bool last = k == ncells - 1;
+			bool left = k < nleft, last = k == ncells - 1;
 
-			if (!left[k]) {
+			if (!left) {
 				memset(p, ' ', pad);
 				p += pad;
 			}
 			memcpy(p, cell->s, cell->len);
 			p += cell->len;
-			if (left[k] && !last) {
+			if (left && !last) {
 				memset(p, ' ', pad);
 				p += pad;
 			}
@@ -789,6 +802,38 @@ static void print_table(const struct view *v)
 		fwrite(line, 1, p - line, stdout);
 	}
 	free(line);
+	free(width);
+}
+
+/* The side and port cells of row i of v (i < 0: the header). */
+static void key_cells(struct cell *cells, const struct view *v, ssize_t i)
+{
+	const struct cs_row *r;
+
+	if (i < 0) {
+		set_cell(&cells[0], TCS_COL_SIDE);
+		set_cell(&cells[1], TCS_COL_PORT);
+		return;
+	}
+	r = &v->t.rows[v->row[i]];
+	set_cell(&cells[0], cs_side_names[r->side]);
+	port_name(r->port, cells[1].s, sizeof(cells[1].s));
+	cells[1].len = strlen(cells[1].s);
+}
+
+static void print_table(const struct view *v)
+{
+	unsigned int ncells = 2 + v->ncols;
+	struct cell *cells = calloc((v->nrows + 1) * ncells, sizeof(*cells));
+	ssize_t i;
+
+	if (!cells)
+		die("out of memory");
+	for (i = -1; i < (ssize_t)v->nrows; i++) {
+		key_cells(cells + (i + 1) * ncells, v, i);
+		counter_cells(cells + (i + 1) * ncells + 2, v, i);
+	}
+	print_cells(cells, v->nrows, ncells, 2);
 	free(cells);
 }
 
@@ -800,12 +845,43 @@ static void json_begin(struct jsonw *w)
 	jsonw_u64_field(w, "version", JSON_VERSION);
 }
 
+/* The "ports" array of v: its rows, with their rates. */
+static void json_ports(struct jsonw *w, const struct view *v)
+{
+	unsigned int c;
+	size_t i;
+
+	jsonw_name(w, "ports");
+	jsonw_start_array(w);
+	for (i = 0; i < v->nrows; i++) {
+		const struct cs_row *r = &v->t.rows[v->row[i]];
+		const uint64_t *val = cs_vals(&v->t, v->row[i]);
+
+		jsonw_start_object(w);
+		jsonw_string_field(w, TCS_COL_SIDE, cs_side_names[r->side]);
+		jsonw_u64_field(w, TCS_COL_PORT, r->port);
+		for (c = 0; c < v->ncols; c++)
+			jsonw_u64_field(w, v->t.cols[v->col[c]], val[v->col[c]]);
+		if (v->rate) {
+			jsonw_name(w, "rate");
+			jsonw_start_object(w);
+			for (c = 0; c < v->ncols; c++) {
+				if (kind_of(v->counter[c]) != KIND_COUNTER)
+					continue;
+				jsonw_name(w, v->t.cols[v->col[c]]);
+				jsonw_number(w, "%.3f", v->rate[i * v->ncols + c]);
+			}
+			jsonw_end_object(w);
+		}
+		jsonw_end_object(w);
+	}
+	jsonw_end_array(w);
+}
+
 static void print_json(const struct view *v, double interval)
 {
 	struct timespec now;
 	struct jsonw w;
-	unsigned int c;
-	size_t i;
 
 	json_begin(&w);
 	if (interval > 0) {
@@ -816,31 +892,7 @@ static void print_json(const struct view *v, double interval)
 		jsonw_name(&w, "interval");
 		jsonw_number(&w, "%.3f", interval);
 	}
-	jsonw_name(&w, "ports");
-	jsonw_start_array(&w);
-	for (i = 0; i < v->nrows; i++) {
-		const struct cs_row *r = &v->t.rows[v->row[i]];
-		const uint64_t *val = cs_vals(&v->t, v->row[i]);
-
-		jsonw_start_object(&w);
-		jsonw_string_field(&w, TCS_COL_SIDE, cs_side_names[r->side]);
-		jsonw_u64_field(&w, TCS_COL_PORT, r->port);
-		for (c = 0; c < v->ncols; c++)
-			jsonw_u64_field(&w, v->t.cols[v->col[c]], val[v->col[c]]);
-		if (v->rate) {
-			jsonw_name(&w, "rate");
-			jsonw_start_object(&w);
-			for (c = 0; c < v->ncols; c++) {
-				if (kind_of(v->counter[c]) != KIND_COUNTER)
-					continue;
-				jsonw_name(&w, v->t.cols[v->col[c]]);
-				jsonw_number(&w, "%.3f", v->rate[i * v->ncols + c]);
-			}
-			jsonw_end_object(&w);
-		}
-		jsonw_end_object(&w);
-	}
-	jsonw_end_array(&w);
+	json_ports(&w, v);
 	jsonw_end_object(&w);
 }
 
@@ -1480,6 +1532,397 @@ static void run_stuck(void)
 	cs_socks_free(&all);
 }
 
+/* ---- every network namespace (-A) --------------------------------------- */
+
+/*
+ * A network namespace found by -A: by its nsfs inode, as lsns and
+ * /proc/PID/ns/net ("net:[INODE]") name it; through its name in
+ * /run/netns, the lowest-numbered process in it, or both.
+ */
+struct netns {
+	uint64_t inode;
+	char name[256];		/* in /run/netns, or "" */
+	pid_t pid;		/* lowest pid in it, or 0 */
+	char comm[20];		/* that process's command */
+	struct view v;
+	bool read;
+};
+
+struct netns_list {
+	struct netns *ns;
+	size_t n, cap;
+	unsigned long denied;	/* processes whose namespace we may not see */
+	int denied_errno;
+};
+
+static struct netns *netns_find(struct netns_list *l, uint64_t inode)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		if (l->ns[i].inode == inode)
+			return &l->ns[i];
+	if (l->n == l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 16;
+		l->ns = realloc(l->ns, l->cap * sizeof(*l->ns));
+		if (!l->ns)
+			die("out of memory");
+	}
+	memset(&l->ns[l->n], 0, sizeof(l->ns[l->n]));
+	l->ns[l->n].inode = inode;
+	return &l->ns[l->n++];
+}
+
+/* An open file that is a network namespace: its inode, else 0. */
+static uint64_t netns_inode(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) || ioctl(fd, NS_GET_NSTYPE) != CLONE_NEWNET)
+		return 0;
+	return st.st_ino;
+}
+
+static int cmp_name(const struct dirent **a, const struct dirent **b)
+{
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+/* Every name in /run/netns (as ip netns list), in name order. */
+static void find_named_netns(struct netns_list *l)
+{
+	struct dirent **names;
+	int n, i;
+
+	n = scandir(NETNS_RUN_DIR, &names, NULL, cmp_name);
+	if (n < 0) {
+		if (errno != ENOENT)
+			warn(NETNS_RUN_DIR ": %s", strerror(errno));
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		char path[4096];
+		struct netns *ns;
+		uint64_t inode;
+		int fd;
+
+		if (names[i]->d_name[0] == '.')
+			goto next;
+		snprintf(path, sizeof(path), NETNS_RUN_DIR "/%s", names[i]->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			warn("%s: %s", path, strerror(errno));
+			goto next;
+		}
+		/* a leftover file of a namespace that is gone: not one */
+		inode = netns_inode(fd);
+		close(fd);
+		if (!inode)
+			goto next;
+		ns = netns_find(l, inode);
+		if (!ns->name[0])
+			snprintf(ns->name, sizeof(ns->name), "%s", names[i]->d_name);
+next:
+		free(names[i]);
+	}
+	free(names);
+}
+
+/* The namespace of every process we may look into (as lsns -t net). */
+static void find_process_netns(struct netns_list *l)
+{
+	struct dirent *de;
+	DIR *proc = opendir("/proc");
+
+	if (!proc)
+		die("/proc: %s", strerror(errno));
+	while ((de = readdir(proc))) {
+		char path[300], *end;
+		long pid = strtol(de->d_name, &end, 10);
+		struct netns *ns;
+		struct stat st;
+		FILE *f;
+
+		if (*end || pid <= 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%ld/ns/net", pid);
+		if (stat(path, &st)) {
+			/* ENOENT: exited meanwhile, or a kernel thread */
+			if (errno == EACCES || errno == EPERM) {
+				l->denied++;
+				l->denied_errno = errno;
+			}
+			continue;
+		}
+		ns = netns_find(l, st.st_ino);
+		if (ns->pid && ns->pid < pid)
+			continue;
+		ns->pid = pid;
+		snprintf(ns->comm, sizeof(ns->comm), "?");
+		snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
+		f = fopen(path, "re");
+		if (f) {
+			if (fgets(ns->comm, sizeof(ns->comm), f))
+				ns->comm[strcspn(ns->comm, "\n")] = '\0';
+			fclose(f);
+		}
+	}
+	closedir(proc);
+}
+
+/* How -A names ns for people: "blue", "1234/nginx", or its inode. */
+static const char *netns_label(const struct netns *ns, char *buf, size_t len)
+{
+	const char *c;
+	char *p;
+
+	if (ns->name[0])
+		return ns->name;
+	if (!ns->pid) {
+		snprintf(buf, len, "%llu", (unsigned long long)ns->inode);
+		return buf;
+	}
+	snprintf(buf, len, "%d/%s", (int)ns->pid, ns->comm);
+	/* a command is any 15 bytes: no control characters in a table */
+	for (p = buf, c = buf; *c; c++)
+		*p++ = (unsigned char)*c < 0x20 || *c == 0x7f ? '?' : *c;
+	return buf;
+}
+
+/*
+ * Enter ns (its name in /run/netns, else its process) and check that it
+ * is still the one found.  false, with a message, if it cannot be.
+ */
+static bool enter_found_netns(const struct netns *ns)
+{
+	char path[4096], buf[300];
+	const char *label = netns_label(ns, buf, sizeof(buf));
+	int fd;
+
+	if (ns->name[0])
+		snprintf(path, sizeof(path), NETNS_RUN_DIR "/%s", ns->name);
+	else
+		snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)ns->pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		warn("network namespace %s (%llu): %s: %s", label,
+		     (unsigned long long)ns->inode, path,
+		     errno == ENOENT ? "gone before it was read" : strerror(errno));
+		return false;
+	}
+	if (netns_inode(fd) != ns->inode) {
+		warn("network namespace %s (%llu): %s: gone before it was read",
+		     label, (unsigned long long)ns->inode, path);
+		close(fd);
+		return false;
+	}
+	if (setns(fd, CLONE_NEWNET)) {
+		warn("cannot enter network namespace %s (%llu): %s%s", label,
+		     (unsigned long long)ns->inode, strerror(errno),
+		     errno == EPERM ? " (-A needs CAP_SYS_ADMIN, as ip netns exec)" : "");
+		close(fd);
+		return false;
+	}
+	close(fd);
+	return true;
+}
+
+static int cmp_netns(const void *a, const void *b)
+{
+	const struct netns *x = a, *y = b;
+
+	return x->inode < y->inode ? -1 : x->inode > y->inode;
+}
+
+/*
+ * Find every network namespace and read its table: ours first, without
+ * entering it, then the others.  Returns how many could not be read.
+ */
+static size_t read_all_netns(struct netns_list *l)
+{
+	uint64_t self = 0;
+	size_t i, failed = 0;
+	struct stat st;
+
+	if (stat("/proc/self/ns/net", &st) == 0)
+		self = st.st_ino;
+	find_named_netns(l);
+	find_process_netns(l);
+	if (self)
+		netns_find(l, self);
+	if (l->n)
+		qsort(l->ns, l->n, sizeof(*l->ns), cmp_netns);
+	for (i = 0; i < l->n; i++) {
+		if (l->ns[i].inode != self)
+			continue;
+		read_table(&l->ns[i].v.t);
+		make_view(&l->ns[i].v);
+		l->ns[i].read = true;
+	}
+	for (i = 0; i < l->n; i++) {
+		if (l->ns[i].read)
+			continue;
+		if (!enter_found_netns(&l->ns[i])) {
+			failed++;
+			continue;
+		}
+		read_table(&l->ns[i].v.t);
+		make_view(&l->ns[i].v);
+		l->ns[i].read = true;
+	}
+	if (l->denied) {
+		warn("cannot see the network namespace of %lu process%s: %s%s",
+		     l->denied, l->denied == 1 ? "" : "es",
+		     strerror(l->denied_errno), " (-A needs root, as lsns)");
+		failed++;
+	}
+	return failed;
+}
+
+struct ns_row {
+	const struct netns *ns;
+	size_t i;		/* row in ns->v */
+	double total;		/* sum of its shown counters */
+};
+
+static int cmp_ns_row(const void *a, const void *b)
+{
+	const struct ns_row *x = a, *y = b;
+
+	if (x->total != y->total)
+		return x->total < y->total ? 1 : -1;
+	if (x->ns != y->ns)
+		return cmp_netns(x->ns, y->ns);
+	return cmp_key(&x->ns->v.t.rows[x->ns->v.row[x->i]],
+		       &y->ns->v.t.rows[y->ns->v.row[y->i]]);
+}
+
+/* Every namespace's rows in one table, busiest first. */
+static void print_table_all(const struct netns_list *l)
+{
+	const struct view *v0 = NULL;
+	struct ns_row *rows;
+	struct cell *cells;
+	unsigned int ncells, c;
+	size_t n = 0, i, j;
+	char label[300];
+
+	for (i = 0; i < l->n; i++) {
+		if (!l->ns[i].read)
+			continue;
+		if (!v0)
+			v0 = &l->ns[i].v;
+		n += l->ns[i].v.nrows;
+	}
+	if (!v0)
+		return;
+	rows = calloc(n ? n : 1, sizeof(*rows));
+	ncells = 4 + v0->ncols;
+	cells = calloc((n + 1) * ncells, sizeof(*cells));
+	if (!rows || !cells)
+		die("out of memory");
+	n = 0;
+	for (i = 0; i < l->n; i++) {
+		const struct view *v = &l->ns[i].v;
+
+		if (!l->ns[i].read)
+			continue;
+		/* one module writes every namespace's file: the same columns */
+		if (v->ncols != v0->ncols)
+			die("network namespaces %llu and %llu: different columns",
+			    (unsigned long long)l->ns[i].inode,
+			    (unsigned long long)l->ns[0].inode);
+		for (c = 0; c < v->ncols; c++)
+			if (strcmp(v->t.cols[v->col[c]], v0->t.cols[v0->col[c]]))
+				die("network namespaces %llu and %llu: different columns",
+				    (unsigned long long)l->ns[i].inode,
+				    (unsigned long long)l->ns[0].inode);
+		for (j = 0; j < v->nrows; j++) {
+			const uint64_t *val = cs_vals(&v->t, v->row[j]);
+
+			rows[n].ns = &l->ns[i];
+			rows[n].i = j;
+			for (c = 0; c < v->ncols; c++)
+				if (kind_of(v->counter[c]) == KIND_COUNTER)
+					rows[n].total += val[v->col[c]];
+			n++;
+		}
+	}
+	if (n)
+		qsort(rows, n, sizeof(*rows), cmp_ns_row);
+
+	set_cell(&cells[0], "netns");
+	set_cell(&cells[1], "name");
+	key_cells(cells + 2, v0, -1);
+	counter_cells(cells + 4, v0, -1);
+	for (i = 0; i < n; i++) {
+		struct cell *row = cells + (i + 1) * ncells;
+
+		row[0].len = fmt_u64(row[0].s, rows[i].ns->inode);
+		set_cell(&row[1], netns_label(rows[i].ns, label, sizeof(label)));
+		key_cells(row + 2, &rows[i].ns->v, rows[i].i);
+		counter_cells(row + 4, &rows[i].ns->v, rows[i].i);
+	}
+	print_cells(cells, n, ncells, 4);
+	free(cells);
+	free(rows);
+}
+
+/* {"version", "netns": [{"inode", "name", "pid", "command", "ports"}]} */
+static void print_json_all(const struct netns_list *l)
+{
+	struct jsonw w;
+	size_t i;
+
+	json_begin(&w);
+	jsonw_name(&w, "netns");
+	jsonw_start_array(&w);
+	for (i = 0; i < l->n; i++) {
+		const struct netns *ns = &l->ns[i];
+
+		if (!ns->read)
+			continue;
+		jsonw_start_object(&w);
+		jsonw_u64_field(&w, "inode", ns->inode);
+		jsonw_name(&w, "name");
+		if (ns->name[0])
+			jsonw_string(&w, ns->name);
+		else
+			jsonw_null(&w);
+		jsonw_name(&w, "pid");
+		if (ns->pid)
+			jsonw_u64(&w, ns->pid);
+		else
+			jsonw_null(&w);
+		jsonw_name(&w, "command");
+		if (ns->pid)
+			jsonw_string(&w, ns->comm);
+		else
+			jsonw_null(&w);
+		json_ports(&w, &ns->v);
+		jsonw_end_object(&w);
+	}
+	jsonw_end_array(&w);
+	jsonw_end_object(&w);
+}
+
+/* -A: exit status 1 if any namespace could not be read. */
+static int run_all_netns(void)
+{
+	struct netns_list l = { 0 };
+	size_t failed, i;
+
+	failed = read_all_netns(&l);
+	if (opt.json)
+		print_json_all(&l);
+	else
+		print_table_all(&l);
+	for (i = 0; i < l.n; i++)
+		free_view(&l.ns[i].v);
+	free(l.ns);
+	return failed ? 1 : 0;
+}
+
 /* ---- main loops -------------------------------------------------------- */
 
 static double now_mono(void)
@@ -1586,6 +2029,7 @@ int main(int argc, char **argv)
 		{ "output",	required_argument,	NULL, 'o' },
 		{ "stat",	no_argument,		NULL, 'S' },
 		{ "netns",	required_argument,	NULL, 'N' },
+		{ "all-netns",	no_argument,		NULL, 'A' },
 		{ "reset",	no_argument,		NULL, OPT_RESET },
 		{ "extended",	no_argument,		NULL, 'e' },
 		{ "hist",	no_argument,		NULL, OPT_HIST },
@@ -1599,9 +2043,9 @@ int main(int argc, char **argv)
 	char err[CS_ERR_LEN];
 	bool local = false, remote = false;
 	unsigned int others = 0;	/* options --check-kernel does not take */
-	int ch;
+	int ch, status = 0;
 
-	while ((ch = getopt_long(argc, argv, "nHzp:lrs:ei:c:jo:SN:h", longopts,
+	while ((ch = getopt_long(argc, argv, "nHzp:lrs:ei:c:jo:SN:Ah", longopts,
 				 NULL)) != -1) {
 		if (ch != 'j' && ch != OPT_CHECK_KERNEL && ch != OPT_BTF)
 			others++;
@@ -1660,6 +2104,9 @@ int main(int argc, char **argv)
 					  optarg);
 			opt.netns = optarg;
 			break;
+		case 'A':
+			opt.all_netns = true;
+			break;
 		case OPT_RESET:
 			opt.reset = true;
 			break;
@@ -1712,6 +2159,9 @@ int main(int argc, char **argv)
 		die_usage("--hist cannot be combined with --stuck");
 	if ((opt.hist || opt.stuck) && (opt.prom || opt.interval || opt.stat))
 		die_usage("--hist and --stuck cannot be combined with --prom, -i or -S");
+	if (opt.all_netns && (opt.netns || opt.prom || opt.interval ||
+			      opt.stat || opt.reset || opt.hist || opt.stuck))
+		die_usage("-A cannot be combined with -N, --prom, -i, -S, --reset, --hist or --stuck");
 	if (opt.btf && !opt.check_kernel)
 		die_usage("--btf needs --check-kernel");
 	if (opt.check_kernel) {
@@ -1736,6 +2186,8 @@ int main(int argc, char **argv)
 
 	if (opt.reset) {
 		do_reset();
+	} else if (opt.all_netns) {
+		status = run_all_netns();
 	} else if (opt.hist) {
 		run_hist();
 	} else if (opt.stuck) {
@@ -1755,5 +2207,5 @@ int main(int argc, char **argv)
 		output_commit();
 	else if (fflush(stdout) || ferror(stdout))
 		die("stdout: %s", strerror(errno));
-	return 0;
+	return status;
 }
