@@ -359,6 +359,98 @@ remote 20001 0 50 0"
 	finish
 }
 
+# -A: every namespace, named (A, B) or only held by a process (C, made by
+# unshare here), each row under its namespace's inode, equal to a read of
+# that namespace alone; as nobody, what could not be entered is named.
+test_all_netns() {
+	local pid ino_a ino_b ino_c ino_self ns ino how alone
+	local sel=(-n -H -p 20001-20007 -s "$CNT")
+
+	fails=0
+	unshare -n bash -c 'ip link set lo up &&
+		"$1" -q -n 7 -o server -p 20007 && exec sleep 300' - "$CHURN" &
+	pid=$!
+	busywait 30000 grep -qx sleep "/proc/$pid/comm" || {
+		ktap_diag "churn in the unnamed namespace did not finish"
+		kill "$pid" 2>/dev/null
+		return 1
+	}
+	ino_a=$(stat -L -c %i "/run/netns/$A")
+	ino_b=$(stat -L -c %i "/run/netns/$B")
+	ino_c=$(stat -L -c %i "/proc/$pid/ns/net")
+	ino_self=$(stat -L -c %i /proc/self/ns/net)
+
+	run "$CS" -A "${sel[@]}"
+	expect "-A: status" "$rc" 0
+	expect "-A: stderr" "$err" ""
+	printf '%s\n' "$out" | norm >"$TMP/all"
+	expect "-A: A, B and C, busiest first, by inode and name" \
+		"$(grep -E "^($ino_a|$ino_b|$ino_c) " "$TMP/all")" \
+		"$ino_a $A local 20001 50 0 50
+$ino_a $A remote 20002 30 0 30
+$ino_a $A remote 20001 0 50 0
+$ino_b $B local 20005 20 0 20
+$ino_a $A local 20002 0 30 0
+$ino_b $B remote 20005 0 20 0
+$ino_c $pid/sleep local 20007 7 0 7
+$ino_c $pid/sleep remote 20007 0 7 0"
+	# each namespace's rows are what reading it alone shows
+	"$CS" -A -e -n -H -s "$CNT" | norm >"$TMP/all-e"
+	for ns in "$ino_a:-N $A" "$ino_b:-N $B" "$ino_c:nsenter -t $pid -n" \
+		  "$ino_self:"; do
+		ino=${ns%%:*}
+		how=${ns#*:}
+		case $how in
+		-N*)	  alone=$("$CS" $how -n -H -s "$CNT" | norm | sort) ;;
+		nsenter*) alone=$($how "$CS" -n -H -s "$CNT" | norm | sort) ;;
+		*)	  alone=$("$CS" -n -H -s "$CNT" | norm | sort) ;;
+		esac
+		expect "-A: namespace $ino as read alone" \
+			"$(awk -v i="$ino" '$1 == i' "$TMP/all-e" |
+			   cut -d' ' -f3- | sort)" "$alone"
+	done
+
+	"$CS" -A -j -s "$CNT" >"$TMP/all.json" || fails=$((fails + 1))
+	"$CS" -N "$A" -j -s "$CNT" >"$TMP/a.json"
+	expect "-A -j" "$("$PY" - "$TMP/all.json" "$TMP/a.json" "$ino_a" "$A" \
+			   "$ino_c" "$pid" <<'EOF'
+import json, sys
+text = open(sys.argv[1]).read()
+assert text.count("\n") == 1, "not one line"
+doc = json.loads(text)
+assert list(doc) == ["version", "netns"], list(doc)
+ns = {n["inode"]: n for n in doc["netns"]}
+assert len(ns) == len(doc["netns"]), "an inode twice"
+a, c = ns[int(sys.argv[3])], ns[int(sys.argv[5])]
+assert list(a) == ["inode", "name", "pid", "command", "ports"], list(a)
+assert a["name"] == sys.argv[4] and a["pid"] is None, a
+assert a["ports"] == json.load(open(sys.argv[2]))["ports"], a["ports"]
+assert c["name"] is None and c["pid"] == int(sys.argv[6]), c
+assert c["command"] == "sleep", c
+assert [(p["side"], p["port"], p["time_wait"], p["close_wait"],
+         p["fin_wait2"]) for p in c["ports"] if p["port"] == 20007] == \
+       [("local", 20007, 7, 0, 7), ("remote", 20007, 0, 7, 0)], c["ports"]
+print("ok")
+EOF
+)" ok
+
+	# nobody (in A) reads its own namespace, and names those it cannot enter
+	run in_a $NOBODY "$CS" -A "${sel[@]}"
+	expect "-A as nobody: status" "$rc" 1
+	expect "-A as nobody: B named" \
+		"$(printf '%s\n' "$err" | grep -c "^closestat: cannot enter network namespace $B ($ino_b): Operation not permitted")" 1
+	expect "-A as nobody: processes it cannot see" \
+		"$(printf '%s\n' "$err" | grep -cE '^closestat: cannot see the network namespace of [0-9]+ process(es)?: Permission denied')" 1
+	expect "-A as nobody: A's rows only" "$(printf '%s\n' "$out" | norm)" \
+		"$(grep "^$ino_a " "$TMP/all")"
+	expect_fail "-A -N" 2 \
+		"closestat: -A cannot be combined with -N, --prom, -i, -S, --reset, --hist or --stuck" \
+		"$CS" -A -N "$A"
+	kill "$pid"
+	wait "$pid" 2>/dev/null
+	finish
+}
+
 test_interval_lines() {
 	fails=0
 	# piped: plain lines, one block per interval, no screen control
@@ -775,6 +867,7 @@ test_stat
 test_filters
 test_service_names
 test_netns_option
+test_all_netns
 test_interval_lines
 test_interval_rate
 test_reset
