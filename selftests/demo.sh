@@ -134,6 +134,19 @@ show "$CS" -j -p 8080 -l -s time_wait,close_wait,fin_wait2
 heading "closestat --prom -p 8080 -l -s time_wait (Prometheus, with the module's statistics)"
 show "$CS" --prom -p 8080 -l -s time_wait
 
+heading "every network namespace: closestat -A (a second one, held only by its process, as a container's)"
+unshare -n bash -c 'ip link set lo up && "$1" -q -n 40 -o server -p 9000 &&
+	exec sleep 600' - "$CHURN" &
+LOAD_PID=$!
+for i in $(seq 300); do
+	grep -qx sleep "/proc/$LOAD_PID/comm" 2>/dev/null && break
+	sleep 0.1
+done
+grep -qx sleep "/proc/$LOAD_PID/comm" || die "churn in the second namespace failed"
+show "$CS" -A -p 80,8080,9000 -s time_wait,close_wait,fin_wait2
+kill "$LOAD_PID" && wait "$LOAD_PID" 2>/dev/null
+LOAD_PID=
+
 heading "closestat -S: what the module could not count, and its memory"
 show "$CS" -S
 
