@@ -29,6 +29,7 @@
 #include <linux/nsfs.h>
 #include <netinet/in.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include "cs_kcheck.h"
@@ -195,8 +196,8 @@ static void usage(FILE *f)
 "                         their process (pid/command)\n"
 "  -S, --stat             show the module's statistics (" TCS_PROC_STAT_NAME ")\n"
 "  -N, --netns=NAME       read network namespace NAME (" NETNS_RUN_DIR "/NAME)\n"
-"  -A, --all-netns        every network namespace on the host, named or only\n"
-"                         held by a process (as lsns -t net), with a netns\n"
+"  -A, --all-netns        every network namespace on the host, named or with\n"
+"                         a process in it (as lsns -t net), with a netns\n"
 "                         column (its inode) and its name or pid/command;\n"
 "                         needs root; exit status 1 if one could not be read\n"
 "      --reset            zero this namespace's counters (needs CAP_NET_ADMIN)\n"
@@ -1537,10 +1538,13 @@ static void run_stuck(void)
 /*
  * A network namespace found by -A: by its nsfs inode, as lsns and
  * /proc/PID/ns/net ("net:[INODE]") name it; through its name in
- * /run/netns, the lowest-numbered process in it, or both.
+ * /run/netns, the lowest-numbered process in it, or both.  The file it
+ * was found through stays open until it is read: the namespace cannot go
+ * away, nor its inode be given to another one, in between.
  */
 struct netns {
 	uint64_t inode;
+	int fd;			/* the namespace, open; -1 once read */
 	char name[256];		/* in /run/netns, or "" */
 	pid_t pid;		/* lowest pid in it, or 0 */
 	char comm[20];		/* that process's command */
@@ -1555,13 +1559,20 @@ struct netns_list {
 	int denied_errno;
 };
 
-static struct netns *netns_find(struct netns_list *l, uint64_t inode)
+/*
+ * The entry of the namespace fd is open on: a new one keeps fd, a known
+ * one closes it.
+ */
+static struct netns *netns_find(struct netns_list *l, uint64_t inode, int fd)
 {
 	size_t i;
 
-	for (i = 0; i < l->n; i++)
-		if (l->ns[i].inode == inode)
+	for (i = 0; i < l->n; i++) {
+		if (l->ns[i].inode == inode) {
+			close(fd);
 			return &l->ns[i];
+		}
+	}
 	if (l->n == l->cap) {
 		l->cap = l->cap ? 2 * l->cap : 16;
 		l->ns = realloc(l->ns, l->cap * sizeof(*l->ns));
@@ -1570,6 +1581,7 @@ static struct netns *netns_find(struct netns_list *l, uint64_t inode)
 	}
 	memset(&l->ns[l->n], 0, sizeof(l->ns[l->n]));
 	l->ns[l->n].inode = inode;
+	l->ns[l->n].fd = fd;
 	return &l->ns[l->n++];
 }
 
@@ -1616,10 +1628,11 @@ static void find_named_netns(struct netns_list *l)
 		}
 		/* a leftover file of a namespace that is gone: not one */
 		inode = netns_inode(fd);
-		close(fd);
-		if (!inode)
+		if (!inode) {
+			close(fd);
 			goto next;
-		ns = netns_find(l, inode);
+		}
+		ns = netns_find(l, inode, fd);
 		if (!ns->name[0])
 			snprintf(ns->name, sizeof(ns->name), "%s", names[i]->d_name);
 next:
@@ -1640,21 +1653,31 @@ static void find_process_netns(struct netns_list *l)
 		char path[300], *end;
 		long pid = strtol(de->d_name, &end, 10);
 		struct netns *ns;
-		struct stat st;
+		uint64_t inode;
 		FILE *f;
+		int fd;
 
 		if (*end || pid <= 0)
 			continue;
 		snprintf(path, sizeof(path), "/proc/%ld/ns/net", pid);
-		if (stat(path, &st)) {
-			/* ENOENT: exited meanwhile, or a kernel thread */
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			/* ENOENT: exited meanwhile, or a zombie */
 			if (errno == EACCES || errno == EPERM) {
 				l->denied++;
 				l->denied_errno = errno;
+			} else if (errno == EMFILE || errno == ENFILE) {
+				die("%s: %s (one open file per network namespace)",
+				    path, strerror(errno));
 			}
 			continue;
 		}
-		ns = netns_find(l, st.st_ino);
+		inode = netns_inode(fd);
+		if (!inode) {
+			close(fd);
+			continue;
+		}
+		ns = netns_find(l, inode, fd);
 		if (ns->pid && ns->pid < pid)
 			continue;
 		ns->pid = pid;
@@ -1673,58 +1696,38 @@ static void find_process_netns(struct netns_list *l)
 /* How -A names ns for people: "blue", "1234/nginx", or its inode. */
 static const char *netns_label(const struct netns *ns, char *buf, size_t len)
 {
-	const char *c;
 	char *p;
 
 	if (ns->name[0])
-		return ns->name;
-	if (!ns->pid) {
+		snprintf(buf, len, "%s", ns->name);
+	else if (ns->pid)
+		snprintf(buf, len, "%d/%s", (int)ns->pid, ns->comm);
+	else
 		snprintf(buf, len, "%llu", (unsigned long long)ns->inode);
-		return buf;
-	}
-	snprintf(buf, len, "%d/%s", (int)ns->pid, ns->comm);
-	/* a command is any 15 bytes: no control characters in a table */
-	for (p = buf, c = buf; *c; c++)
-		*p++ = (unsigned char)*c < 0x20 || *c == 0x7f ? '?' : *c;
+	/* names and commands are any bytes: no control characters shown */
+	for (p = buf; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	return buf;
 }
 
-/*
- * Enter ns (its name in /run/netns, else its process) and check that it
- * is still the one found.  false, with a message, if it cannot be.
- */
-static bool enter_found_netns(const struct netns *ns)
+/* Enter ns, through the file it was found by.  false, with a message. */
+static bool enter_found_netns(struct netns *ns)
 {
-	char path[4096], buf[300];
-	const char *label = netns_label(ns, buf, sizeof(buf));
-	int fd;
+	char buf[300];
+	int err = 0;
 
-	if (ns->name[0])
-		snprintf(path, sizeof(path), NETNS_RUN_DIR "/%s", ns->name);
-	else
-		snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)ns->pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		warn("network namespace %s (%llu): %s: %s", label,
-		     (unsigned long long)ns->inode, path,
-		     errno == ENOENT ? "gone before it was read" : strerror(errno));
-		return false;
-	}
-	if (netns_inode(fd) != ns->inode) {
-		warn("network namespace %s (%llu): %s: gone before it was read",
-		     label, (unsigned long long)ns->inode, path);
-		close(fd);
-		return false;
-	}
-	if (setns(fd, CLONE_NEWNET)) {
-		warn("cannot enter network namespace %s (%llu): %s%s", label,
-		     (unsigned long long)ns->inode, strerror(errno),
-		     errno == EPERM ? " (-A needs CAP_SYS_ADMIN, as ip netns exec)" : "");
-		close(fd);
-		return false;
-	}
-	close(fd);
-	return true;
+	if (setns(ns->fd, CLONE_NEWNET))
+		err = errno;
+	close(ns->fd);
+	ns->fd = -1;
+	if (!err)
+		return true;
+	warn("cannot enter network namespace %s (%llu): %s%s",
+	     netns_label(ns, buf, sizeof(buf)), (unsigned long long)ns->inode,
+	     strerror(err),
+	     err == EPERM ? " (-A needs CAP_SYS_ADMIN, as ip netns exec)" : "");
+	return false;
 }
 
 static int cmp_netns(const void *a, const void *b)
@@ -1742,19 +1745,32 @@ static size_t read_all_netns(struct netns_list *l)
 {
 	uint64_t self = 0;
 	size_t i, failed = 0;
-	struct stat st;
+	struct rlimit rl;
+	int fd;
 
-	if (stat("/proc/self/ns/net", &st) == 0)
-		self = st.st_ino;
+	/* an open file per namespace: as many as the hard limit allows */
+	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		self = netns_inode(fd);
+		if (self)
+			netns_find(l, self, fd);
+		else
+			close(fd);
+	}
 	find_named_netns(l);
 	find_process_netns(l);
-	if (self)
-		netns_find(l, self);
 	if (l->n)
 		qsort(l->ns, l->n, sizeof(*l->ns), cmp_netns);
+	/* ours first, without entering it: no privilege needed */
 	for (i = 0; i < l->n; i++) {
 		if (l->ns[i].inode != self)
 			continue;
+		close(l->ns[i].fd);
+		l->ns[i].fd = -1;
 		read_table(&l->ns[i].v.t);
 		make_view(&l->ns[i].v);
 		l->ns[i].read = true;
@@ -1800,6 +1816,7 @@ static int cmp_ns_row(const void *a, const void *b)
 /* Every namespace's rows in one table, busiest first. */
 static void print_table_all(const struct netns_list *l)
 {
+	const struct netns *ns0 = NULL;
 	const struct view *v0 = NULL;
 	struct ns_row *rows;
 	struct cell *cells;
@@ -1810,8 +1827,10 @@ static void print_table_all(const struct netns_list *l)
 	for (i = 0; i < l->n; i++) {
 		if (!l->ns[i].read)
 			continue;
-		if (!v0)
-			v0 = &l->ns[i].v;
+		if (!v0) {
+			ns0 = &l->ns[i];
+			v0 = &ns0->v;
+		}
 		n += l->ns[i].v.nrows;
 	}
 	if (!v0)
@@ -1831,12 +1850,12 @@ static void print_table_all(const struct netns_list *l)
 		if (v->ncols != v0->ncols)
 			die("network namespaces %llu and %llu: different columns",
 			    (unsigned long long)l->ns[i].inode,
-			    (unsigned long long)l->ns[0].inode);
+			    (unsigned long long)ns0->inode);
 		for (c = 0; c < v->ncols; c++)
 			if (strcmp(v->t.cols[v->col[c]], v0->t.cols[v0->col[c]]))
 				die("network namespaces %llu and %llu: different columns",
 				    (unsigned long long)l->ns[i].inode,
-				    (unsigned long long)l->ns[0].inode);
+				    (unsigned long long)ns0->inode);
 		for (j = 0; j < v->nrows; j++) {
 			const uint64_t *val = cs_vals(&v->t, v->row[j]);
 
@@ -2179,6 +2198,8 @@ int main(int argc, char **argv)
 	opt.sides[TCS_SIDE_REMOTE] = remote || !local;
 
 	set_paths();
+	if (opt.all_netns && opt.proc_dir)
+		die_usage("-A reads each namespace's /proc/net: TCS_PROC_DIR cannot be set");
 	if (opt.netns)
 		enter_netns(opt.netns);
 	if (opt.output)
