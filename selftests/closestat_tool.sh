@@ -38,6 +38,13 @@ make_tmp
 setup_ns A B || ktap_bail_out "cannot create network namespaces"
 
 in_a() { ip netns exec "$A" "$@"; }
+
+# The process test_all_netns keeps a namespace with, stopped at exit.
+NS_HOLDER=
+cleanup() {
+	[ -n "$NS_HOLDER" ] && kill "$NS_HOLDER" 2>/dev/null
+	wait 2>/dev/null
+}
 in_b() { ip netns exec "$B" "$@"; }
 
 # Collapse runs of blanks, so tables compare by content.
@@ -370,6 +377,7 @@ test_all_netns() {
 	unshare -n bash -c 'ip link set lo up &&
 		"$1" -q -n 7 -o server -p 20007 && exec sleep 300' - "$CHURN" &
 	pid=$!
+	NS_HOLDER=$pid
 	busywait 30000 grep -qx sleep "/proc/$pid/comm" || {
 		ktap_diag "churn in the unnamed namespace did not finish"
 		kill "$pid" 2>/dev/null
@@ -446,8 +454,12 @@ EOF
 	expect_fail "-A -N" 2 \
 		"closestat: -A cannot be combined with -N, --prom, -i, -S, --reset, --hist or --stuck" \
 		"$CS" -A -N "$A"
+	expect_fail "-A, TCS_PROC_DIR" 2 \
+		"closestat: -A reads each namespace's /proc/net: TCS_PROC_DIR cannot be set" \
+		env TCS_PROC_DIR="$TMP" "$CS" -A
 	kill "$pid"
 	wait "$pid" 2>/dev/null
+	NS_HOLDER=
 	finish
 }
 
