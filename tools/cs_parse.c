@@ -883,3 +883,168 @@ int cs_parse_count(const char *s, unsigned long *n, char *err, size_t errlen)
 	*n = v;
 	return 0;
 }
+
+/* ---- sysctl files ------------------------------------------------------ */
+
+/*
+ * The one line of a sysctl file, split into at most max fields: the
+ * kernel writes its numbers separated by tabs, then a newline.
+ */
+static int sysctl_line(const char *buf, size_t len, struct field *f,
+		       unsigned int max, int *nf, char *err, size_t errlen)
+{
+	struct field line;
+	size_t pos = 0;
+	int r;
+
+	r = next_line(buf, len, &pos, 1, &line, err, errlen);
+	if (r < 0)
+		return -1;
+	if (r == 0)
+		return fail(err, errlen, "empty file");
+	if (pos < len)
+		return fail(err, errlen, "line 2: more than one line");
+	*nf = split(&line, f, max);
+	if (*nf < 0)
+		return fail(err, errlen, "line 1: too many fields");
+	return 0;
+}
+
+int cs_parse_port_range(const char *buf, size_t len, unsigned int *lo,
+			unsigned int *hi, char *err, size_t errlen)
+{
+	struct field f[2];
+	uint64_t v[2];
+	char q[SHOW_LEN + 4];
+	int nf, i;
+
+	if (sysctl_line(buf, len, f, 2, &nf, err, errlen))
+		return -1;
+	if (nf != 2)
+		return fail(err, errlen, "line 1: want two ports 'LOW HIGH', got %d field%s",
+			    nf, nf == 1 ? "" : "s");
+	for (i = 0; i < 2; i++) {
+		if (parse_u64(&f[i], &v[i]) || v[i] < 1 || v[i] > 65535)
+			return fail(err, errlen,
+				    "line 1: port '%s' is not a number 1-65535",
+				    show(&f[i], q, sizeof(q)));
+	}
+	if (v[0] > v[1])
+		return fail(err, errlen, "line 1: low end %u above high end %u",
+			    (unsigned int)v[0], (unsigned int)v[1]);
+	*lo = v[0];
+	*hi = v[1];
+	return 0;
+}
+
+int cs_parse_sysctl_int(const char *buf, size_t len, unsigned int max,
+			unsigned int *val, char *err, size_t errlen)
+{
+	char q[SHOW_LEN + 4];
+	struct field f[1];
+	uint64_t v;
+	int nf;
+
+	if (sysctl_line(buf, len, f, 1, &nf, err, errlen))
+		return -1;
+	if (nf != 1)
+		return fail(err, errlen, "line 1: no value");
+	if (parse_u64(&f[0], &v) || v > max)
+		return fail(err, errlen, "line 1: '%s' is not a number 0-%u",
+			    show(&f[0], q, sizeof(q)), max);
+	*val = v;
+	return 0;
+}
+
+int cs_parse_reserved_ports(const char *buf, size_t len, uint8_t *map,
+			    char *err, size_t errlen)
+{
+	char q[SHOW_LEN + 4];
+	struct field f[1], item;
+	const char *p, *end;
+	uint64_t lo, hi;
+	int nf;
+
+	memset(map, 0, CS_NR_PORTS / 8);
+	if (sysctl_line(buf, len, f, 1, &nf, err, errlen))
+		return -1;
+	if (nf == 0)
+		return 0;		/* none reserved: an empty line */
+	p = f[0].s;
+	end = f[0].s + f[0].len;
+	for (;;) {
+		const char *comma = memchr(p, ',', end - p), *dash;
+
+		item.s = p;
+		item.len = (comma ? comma : end) - p;
+		dash = memchr(item.s, '-', item.len);
+		if (dash) {
+			struct field a = { item.s, dash - item.s };
+			struct field b = { dash + 1, item.s + item.len - dash - 1 };
+
+			if (parse_u64(&a, &lo) || parse_u64(&b, &hi))
+				lo = hi = CS_NR_PORTS;
+		} else if (parse_u64(&item, &lo)) {
+			lo = hi = CS_NR_PORTS;
+		} else {
+			hi = lo;
+		}
+		if (lo >= CS_NR_PORTS || hi >= CS_NR_PORTS || lo > hi)
+			return fail(err, errlen,
+				    "line 1: bad port or range '%s' (want 0-65535 or A-B)",
+				    show(&item, q, sizeof(q)));
+		for (; lo <= hi; lo++)
+			map[lo >> 3] |= 1u << (lo & 7);
+		if (!comma)
+			return 0;
+		p = comma + 1;
+	}
+}
+
+/*
+ * tcp_twsk_unique() (net/ipv4/tcp_ipv4.c, 6.1 and 6.12 alike) with
+ * tcp_tw_reuse 2: an IPv4 address in 127.0.0.0/8, or an IPv6 ::1 or
+ * ::ffff:127.x.y.z.
+ */
+bool cs_addr_is_loopback(const char *addr)
+{
+	char host[CS_ADDR_LEN];
+	const char *colon = strrchr(addr, ':');
+	unsigned char a[16];
+	size_t n;
+
+	if (!colon)
+		return false;
+	n = colon - addr;
+	if (addr[0] == '[') {
+		if (n < 2 || n - 2 >= sizeof(host) || colon[-1] != ']')
+			return false;
+		memcpy(host, addr + 1, n - 2);
+		host[n - 2] = '\0';
+		if (inet_pton(AF_INET6, host, a) != 1)
+			return false;
+		if (!memcmp(a, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\1", 16))
+			return true;
+		return !memcmp(a, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12) &&
+		       a[12] == 127;
+	}
+	if (n >= sizeof(host))
+		return false;
+	memcpy(host, addr, n);
+	host[n] = '\0';
+	return inet_pton(AF_INET, host, a) == 1 && a[0] == 127;
+}
+
+int cs_parse_top(const char *s, unsigned long *n, char *err, size_t errlen)
+{
+	struct field f = { s, strlen(s) };
+	char q[48];
+	uint64_t v;
+
+	if (parse_u64(&f, &v) || v > (unsigned long)-1)
+		return fail(err, errlen,
+			    "invalid --top '%s' (want 0 for all, or a positive integer)",
+			    quote(s, strlen(s), q, sizeof(q)));
+	*n = v;
+	return 0;
+}

@@ -153,6 +153,31 @@ int cs_parse_age(const char *s, uint64_t *ms, char *err, size_t errlen);
 /* A positive integer that fits unsigned long. */
 int cs_parse_count(const char *s, unsigned long *n, char *err, size_t errlen);
 
+/*
+ * The sysctl files closestat --exhaustion reads from /proc/sys/net/ipv4,
+ * one line each as the kernel writes it (numbers separated by tabs, a
+ * newline at the end).  ip_local_port_range: "LOW HIGH", 1-65535, LOW <=
+ * HIGH.  tcp_tw_reuse and the like: one number 0-max.
+ * ip_local_reserved_ports: "" or "8000-8100,9000" (ports 0-65535), one
+ * bit per port in map (CS_NR_PORTS bits, cleared first).
+ */
+int cs_parse_port_range(const char *buf, size_t len, unsigned int *lo,
+			unsigned int *hi, char *err, size_t errlen);
+int cs_parse_sysctl_int(const char *buf, size_t len, unsigned int max,
+			unsigned int *val, char *err, size_t errlen);
+int cs_parse_reserved_ports(const char *buf, size_t len, uint8_t *map,
+			    char *err, size_t errlen);
+
+/*
+ * Whether the address of "1.2.3.4:80" or "[::1]:80" (as in struct
+ * cs_sock) is loopback as tcp_twsk_unique() decides for tcp_tw_reuse 2:
+ * 127.0.0.0/8, ::1 or ::ffff:127.0.0.0/104.
+ */
+bool cs_addr_is_loopback(const char *addr);
+
+/* --top: 0 (all) or a positive integer that fits unsigned long. */
+int cs_parse_top(const char *s, unsigned long *n, char *err, size_t errlen);
+
 static inline bool cs_port_isset(const uint8_t *map, unsigned int port)
 {
 	return map[port >> 3] & (1u << (port & 7));

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * libFuzzer target for cs_parse.  The first byte picks the parser ('0'
- * table, '1' stat, '2' options, '3' histogram, '4' sockets, other bytes
- * modulo 5), the rest is its input.  Besides "no crash, no leak, no undefined behaviour"
+ * table, '1' stat, '2' options, '3' histogram, '4' sockets, '5' the
+ * sysctl files, other bytes modulo 6), the rest is its input.  Besides "no crash, no leak, no undefined behaviour"
  * it checks what a caller relies on: an accepted table has valid keys, no
  * duplicate rows and survives a round trip through its /proc text; a
  * refused input leaves a one-line message.
@@ -237,13 +237,39 @@ static void fuzz_options(const char *data, size_t size)
 	free(s);
 }
 
+/* The sysctl files --exhaustion reads, and the loopback test on their text. */
+static void fuzz_sysctl(const char *data, size_t size)
+{
+	static uint8_t map[CS_NR_PORTS / 8];
+	char err[CS_ERR_LEN] = "";
+	unsigned int lo, hi, v;
+	char *s;
+	int r;
+
+	r = cs_parse_port_range(data, size, &lo, &hi, err, sizeof(err));
+	check_err(r, err);
+	if (!r && (lo < 1 || lo > hi || hi > 65535))
+		abort();
+	r = cs_parse_sysctl_int(data, size, 2, &v, err, sizeof(err));
+	check_err(r, err);
+	if (!r && v > 2)
+		abort();
+	r = cs_parse_reserved_ports(data, size, map, err, sizeof(err));
+	check_err(r, err);
+	s = strndup(data, size);
+	if (!s)
+		abort();
+	cs_addr_is_loopback(s);
+	free(s);
+}
+
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
 	const char *text = (const char *)data + 1;
 
 	if (size < 1)
 		return 0;
-	switch ((unsigned char)(data[0] - '0') % 5) {
+	switch ((unsigned char)(data[0] - '0') % 6) {
 	case 0:
 		fuzz_table(text, size - 1);
 		break;
@@ -256,8 +282,11 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	case 3:
 		fuzz_hist(text, size - 1);
 		break;
-	default:
+	case 4:
 		fuzz_sockets(text, size - 1);
+		break;
+	default:
+		fuzz_sysctl(text, size - 1);
 		break;
 	}
 	return 0;

@@ -719,6 +719,99 @@ static void test_options(void)
 	}
 }
 
+#define SYSCTL_TESTS		36
+
+static void test_sysctl(void)
+{
+	static const struct {
+		const char *text, *want;
+	} bad_range[] = {
+		{ "",			"empty file" },
+		{ "40000\t40063",	"line 1: truncated (no newline at end of file)" },
+		{ "5\t2\n",		"line 1: low end 5 above high end 2" },
+		{ "40000\n",		"line 1: want two ports 'LOW HIGH', got 1 field" },
+		{ "1 2 3\n",		"line 1: too many fields" },
+		{ "x\t40063\n",		"line 1: port 'x' is not a number 1-65535" },
+		{ "0\t40063\n",		"line 1: port '0' is not a number 1-65535" },
+		{ "40000\t65536\n",	"line 1: port '65536' is not a number 1-65535" },
+		{ "40000\t40063\n1\n",	"line 2: more than one line" },
+		{ "40000\t4006\x01\n",	"line 1: invalid byte 0x01" },
+	};
+	static uint8_t map[CS_NR_PORTS / 8];
+	char err[CS_ERR_LEN] = "", name[NAME_LEN];
+	unsigned int lo = 0, hi = 0, v = 9, i, n;
+	unsigned long top = 7;
+	int r;
+
+	r = cs_parse_port_range("40000\t40063\n", 12, &lo, &hi, err, sizeof(err));
+	check(!r && lo == 40000 && hi == 40063, "range 40000-40063",
+	      "got %d \"%s\" %u-%u", r, ERR(r), lo, hi);
+	r = cs_parse_port_range("1 65535\n", 8, &lo, &hi, err, sizeof(err));
+	check(!r && lo == 1 && hi == 65535, "range 1-65535 with a space",
+	      "got %d \"%s\" %u-%u", r, ERR(r), lo, hi);
+	r = cs_parse_port_range("7\t7\n", 4, &lo, &hi, err, sizeof(err));
+	check(!r && lo == 7 && hi == 7, "range of one port",
+	      "got %d \"%s\" %u-%u", r, ERR(r), lo, hi);
+	for (i = 0; i < ARRAY_SIZE(bad_range); i++) {
+		snprintf(name, sizeof(name), "range '%s' refused", bad_range[i].want);
+		r = cs_parse_port_range(bad_range[i].text, strlen(bad_range[i].text),
+					&lo, &hi, err, sizeof(err));
+		check_refused(name, r, err, bad_range[i].want);
+	}
+
+	r = cs_parse_sysctl_int("2\n", 2, 2, &v, err, sizeof(err));
+	check(!r && v == 2, "tcp_tw_reuse 2", "got %d \"%s\" %u", r, ERR(r), v);
+	r = cs_parse_sysctl_int("0\n", 2, 2, &v, err, sizeof(err));
+	check(!r && v == 0, "tcp_tw_reuse 0", "got %d \"%s\" %u", r, ERR(r), v);
+	r = cs_parse_sysctl_int("3\n", 2, 2, &v, err, sizeof(err));
+	check_refused("tcp_tw_reuse 3 refused", r, err, "line 1: '3' is not a number 0-2");
+	r = cs_parse_sysctl_int("yes\n", 4, 2, &v, err, sizeof(err));
+	check_refused("tcp_tw_reuse yes refused", r, err, "line 1: 'yes' is not a number 0-2");
+	r = cs_parse_sysctl_int("\n", 1, 2, &v, err, sizeof(err));
+	check_refused("tcp_tw_reuse empty line refused", r, err, "line 1: no value");
+
+	memset(map, 0xff, sizeof(map));
+	r = cs_parse_reserved_ports("\n", 1, map, err, sizeof(err));
+	for (i = n = 0; i < CS_NR_PORTS; i++)
+		n += cs_port_isset(map, i);
+	check(!r && n == 0, "reserved ports: none", "got %d \"%s\", %u set", r, ERR(r), n);
+	r = cs_parse_reserved_ports("0,40001-40002,65535\n", 20, map, err, sizeof(err));
+	for (i = n = 0; i < CS_NR_PORTS; i++)
+		n += cs_port_isset(map, i);
+	check(!r && n == 4 && cs_port_isset(map, 0) && cs_port_isset(map, 40001) &&
+	      cs_port_isset(map, 40002) && cs_port_isset(map, 65535),
+	      "reserved ports: 0,40001-40002,65535", "got %d \"%s\", %u set", r, ERR(r), n);
+	r = cs_parse_reserved_ports("5-2\n", 4, map, err, sizeof(err));
+	check_refused("reserved ports 5-2 refused", r, err,
+		      "line 1: bad port or range '5-2' (want 0-65535 or A-B)");
+	r = cs_parse_reserved_ports("1,,2\n", 5, map, err, sizeof(err));
+	check_refused("reserved ports 1,,2 refused", r, err,
+		      "line 1: bad port or range '' (want 0-65535 or A-B)");
+	r = cs_parse_reserved_ports("65536\n", 6, map, err, sizeof(err));
+	check_refused("reserved ports 65536 refused", r, err,
+		      "line 1: bad port or range '65536' (want 0-65535 or A-B)");
+	r = cs_parse_reserved_ports("", 0, map, err, sizeof(err));
+	check_refused("reserved ports: empty file refused", r, err, "empty file");
+
+	check(cs_addr_is_loopback("127.0.0.1:80"), "loopback 127.0.0.1", "no");
+	check(cs_addr_is_loopback("127.255.0.9:1"), "loopback 127.255.0.9", "no");
+	check(!cs_addr_is_loopback("128.0.0.1:80"), "not loopback 128.0.0.1", "yes");
+	check(!cs_addr_is_loopback("10.9.9.1:80"), "not loopback 10.9.9.1", "yes");
+	check(cs_addr_is_loopback("[::1]:80"), "loopback ::1", "no");
+	check(cs_addr_is_loopback("[::ffff:127.0.0.2]:80"), "loopback ::ffff:127.0.0.2", "no");
+	check(!cs_addr_is_loopback("[::ffff:10.0.0.1]:80"), "not loopback ::ffff:10.0.0.1", "yes");
+	check(!cs_addr_is_loopback("[::2]:80"), "not loopback ::2", "yes");
+	check(!cs_addr_is_loopback("[::127.0.0.1]:80"), "not loopback ::127.0.0.1 (v4-compatible)", "yes");
+
+	r = cs_parse_top("0", &top, err, sizeof(err));
+	check(!r && top == 0, "--top 0", "got %d \"%s\" %lu", r, ERR(r), top);
+	r = cs_parse_top("10", &top, err, sizeof(err));
+	check(!r && top == 10, "--top 10", "got %d \"%s\" %lu", r, ERR(r), top);
+	r = cs_parse_top("-1", &top, err, sizeof(err));
+	check_refused("--top -1 refused", r, err,
+		      "invalid --top '-1' (want 0 for all, or a positive integer)");
+}
+
 /* Each group with the number of results it reports: the plan is their sum. */
 static const struct {
 	const char *name;
@@ -731,6 +824,7 @@ static const struct {
 	{ "hist",		test_hist,		HIST_TESTS },
 	{ "sockets",		test_sockets,		SOCKETS_TESTS },
 	{ "options",		test_options,		OPTIONS_TESTS },
+	{ "sysctl",		test_sysctl,		SYSCTL_TESTS },
 };
 
 int main(void)
