@@ -176,6 +176,12 @@ void jsonw_null(struct jsonw *w)
 	fputs("null", w->out);
 }
 
+void jsonw_bool(struct jsonw *w, bool v)
+{
+	jsonw_value(w);
+	fputs(v ? "true" : "false", w->out);
+}
+
 void jsonw_number(struct jsonw *w, const char *fmt, ...)
 {
 	va_list ap;

@@ -42,6 +42,7 @@ void jsonw_name(struct jsonw *w, const char *name);
 void jsonw_string(struct jsonw *w, const char *s);
 void jsonw_u64(struct jsonw *w, uint64_t v);
 void jsonw_null(struct jsonw *w);
+void jsonw_bool(struct jsonw *w, bool v);
 
 /* A number as fmt prints it ("%.3f"); fmt must make a JSON number. */
 __attribute__((format(printf, 2, 3)))

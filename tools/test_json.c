@@ -158,6 +158,18 @@ static bool null_value(void)
 	return written("{\"name\": null, \"pid\": 1}\n");
 }
 
+static bool bools(void)
+{
+	begin();
+	jsonw_start_object(&w);
+	jsonw_name(&w, "yes");
+	jsonw_bool(&w, true);
+	jsonw_name(&w, "no");
+	jsonw_bool(&w, false);
+	jsonw_end_object(&w);
+	return written("{\"yes\": true, \"no\": false}\n");
+}
+
 static bool number_fmt(void)
 {
 	begin();
@@ -250,6 +262,7 @@ static const struct {
 	{ json_lines,		"json_lines" },
 	{ u64_limits,		"u64_limits" },
 	{ null_value,		"null_value" },
+	{ bools,		"bools" },
 	{ number_fmt,		"number_fmt" },
 	{ quote_backslash,	"quote_backslash" },
 	{ control_chars,	"control_chars" },
