@@ -452,7 +452,7 @@ EOF
 	expect "-A as nobody: A's rows only" "$(printf '%s\n' "$out" | norm)" \
 		"$(grep "^$ino_a " "$TMP/all")"
 	expect_fail "-A -N" 2 \
-		"closestat: -A cannot be combined with -N, --prom, -i, -S, --reset, --hist or --stuck" \
+		"closestat: -A cannot be combined with -N, --prom, -i, -S, --reset, --hist, --stuck or -x" \
 		"$CS" -A -N "$A"
 	expect_fail "-A, TCS_PROC_DIR" 2 \
 		"closestat: -A reads each namespace's /proc/net: TCS_PROC_DIR cannot be set" \

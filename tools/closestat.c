@@ -3,8 +3,9 @@
  * closestat: show the per-port TIME_WAIT, CLOSE_WAIT and FIN_WAIT2
  * counters of the tcp_closestat module as a table, rates, JSON or
  * Prometheus text; the time-in-state histograms (--hist); the sockets
- * stuck in CLOSE_WAIT and their owners (--stuck); every network namespace
- * at once (-A); whether this kernel has what the module's probes read
+ * stuck in CLOSE_WAIT and their owners (--stuck); the ephemeral ports they
+ * hold per destination (--exhaustion); every network namespace at once
+ * (-A); whether this kernel has what the module's probes read
  * (--check-kernel, cs_kcheck.c).
  *
  * Exit status: 0 ok, 1 runtime error (module not loaded, unreadable or
@@ -38,6 +39,7 @@
 
 #define PROG		"closestat"
 #define NETNS_RUN_DIR	"/run/netns"
+#define SYSCTL_DIR	"/proc/sys/net/ipv4"	/* follows the netns */
 #define MAX_FILE	(64 << 20)	/* refuse to read more than this */
 #define JSON_VERSION	1
 #ifndef CS_VERSION
@@ -107,11 +109,14 @@ enum {
 	OPT_CHECK_KERNEL,
 	OPT_BTF,
 	OPT_ALL_NETNS,
+	OPT_TOP,
 };
 
 static struct {
 	bool numeric, no_header, zeros, json, prom, stat, reset;
 	bool extended, hist, stuck, check_kernel, all_netns;
+	bool exhaustion, top_set;	/* -x, --top */
+	unsigned long top;		/* --top: 0 all */
 	const char *btf;		/* --btf: check this file's BTF */
 	uint64_t stuck_ms;		/* --stuck: at least this old */
 	bool sides[TCS_NR_SIDES];
@@ -194,6 +199,11 @@ static void usage(FILE *f)
 "      --hist             time in each state (" TCS_PROC_HIST_NAME "), as bars\n"
 "      --stuck=SECS       sockets in %s for at least SECS (0.5 ok), with\n"
 "                         their process (pid/command)\n"
+"  -x, --exhaustion       ephemeral ports (ip_local_port_range) the tracked\n"
+"                         sockets hold per destination, busiest first, and\n"
+"                         whether tcp_tw_reuse applies (-p: remote ports)\n"
+"      --top=N            with -x: only the N busiest (default all; --prom 10;\n"
+"                         0 all)\n"
 "  -S, --stat             show the module's statistics (" TCS_PROC_STAT_NAME ")\n"
 "  -N, --netns=NAME       read network namespace NAME (" NETNS_RUN_DIR "/NAME)\n"
 "  -A, --all-netns        every network namespace on the host, named or with\n"
@@ -210,7 +220,8 @@ static void usage(FILE *f)
 "      --version          show the version\n"
 "\n"
 "Rows are sorted busiest first.  TCS_PROC_DIR=DIR reads the files from DIR\n"
-"instead of /proc/net (for testing).\n"
+"instead of /proc/net, TCS_SYSCTL_DIR=DIR -x's sysctl files instead of\n"
+SYSCTL_DIR " (for testing).\n"
 "\n"
 "EXAMPLES:\n"
 "    " PROG "                  # every (side, port), busiest first\n"
@@ -224,6 +235,7 @@ static void usage(FILE *f)
 "    " PROG " -A -s time_wait  # which namespace (container) piles up TIME_WAIT\n"
 "    " PROG " --stuck 60       # CLOSE_WAIT for a minute or more, and who holds it\n"
 "    " PROG " --hist           # how long sockets stay in each state\n"
+"    " PROG " -x --top 5       # the 5 destinations closest to running out of ports\n"
 "    " PROG " --reset          # zero this namespace's counters\n"
 "\n"
 "See closestat(8) and tcp_closestat(4).\n",
@@ -1925,6 +1937,312 @@ static void print_json_all(const struct netns_list *l)
 	jsonw_end_object(&w);
 }
 
+/* ---- port exhaustion --------------------------------------------------- */
+
+/*
+ * --exhaustion: how many of the namespace's ephemeral ports the tracked
+ * sockets tie up towards each destination.  connect() needs a local port
+ * unique per (local address, local port, remote address, remote port), so
+ * a client runs out per destination: when every usable port of
+ * ip_local_port_range is held towards it (EADDRNOTAVAIL).
+ */
+#define PROM_DEST	"tcp_closestat_destination_"
+#define EXH_PROM_TOP	10	/* --prom's default --top: bounded cardinality */
+
+struct dest {
+	char local[CS_ADDR_LEN];	/* the address, without brackets */
+	char remote[CS_ADDR_LEN];	/* the address, without brackets */
+	char remote_ep[CS_ADDR_LEN];	/* as in the file: 1.2.3.4:80, [::1]:80 */
+	uint16_t rport;
+	uint64_t state[TCS_NR_STATES];
+	unsigned int held;		/* distinct local ports */
+	bool tw_reuse;
+};
+
+struct exh {
+	unsigned int lo, hi, usable, reserved;	/* reserved: inside lo-hi */
+	unsigned int tw_reuse;			/* the sysctl's value */
+	uint64_t untracked;
+	size_t n;
+	struct dest *d;
+};
+
+/* DIR/name: TCS_SYSCTL_DIR or /proc/sys/net/ipv4 (follows our netns). */
+static char *read_sysctl(const char *name, char *path, size_t pathlen,
+			 size_t *lenp)
+{
+	const char *dir = getenv("TCS_SYSCTL_DIR");
+	char *buf;
+
+	snprintf(path, pathlen, "%s/%s", dir && *dir ? dir : SYSCTL_DIR, name);
+	buf = read_file_opt(path, lenp, true);
+	if (!buf)
+		die("%s: %s", path, strerror(ENOENT));
+	return buf;
+}
+
+static void read_exh_sysctls(struct exh *x, uint8_t *reserved)
+{
+	char path[4096], err[CS_ERR_LEN];
+	unsigned int p;
+	size_t len;
+	char *buf;
+
+	buf = read_sysctl("ip_local_port_range", path, sizeof(path), &len);
+	if (cs_parse_port_range(buf, len, &x->lo, &x->hi, err, sizeof(err)))
+		die("%s: %s", path, err);
+	free(buf);
+	buf = read_sysctl("ip_local_reserved_ports", path, sizeof(path), &len);
+	if (cs_parse_reserved_ports(buf, len, reserved, err, sizeof(err)))
+		die("%s: %s", path, err);
+	free(buf);
+	buf = read_sysctl("tcp_tw_reuse", path, sizeof(path), &len);
+	if (cs_parse_sysctl_int(buf, len, 2, &x->tw_reuse, err, sizeof(err)))
+		die("%s: %s", path, err);
+	free(buf);
+	for (p = x->lo; p <= x->hi; p++)
+		x->reserved += cs_port_isset(reserved, p);
+	x->usable = x->hi - x->lo + 1 - x->reserved;
+}
+
+/* The address of "1.2.3.4:80" or "[::1]:80" into out, without brackets. */
+static void addr_of(const char *ep, char *out)
+{
+	size_t n = strrchr(ep, ':') - ep;
+
+	if (ep[0] == '[') {
+		memcpy(out, ep + 1, n - 2);
+		out[n - 2] = '\0';
+	} else {
+		memcpy(out, ep, n);
+		out[n] = '\0';
+	}
+}
+
+static int state_index(const char *name)
+{
+	int i;
+
+	for (i = 0; i < TCS_NR_STATES; i++)
+		if (!strcmp(name, state_names[i]))
+			return i;
+	return -1;
+}
+
+/* Destination key order: local address, remote address, remote port. */
+static int cmp_dest_key(const char *la, const char *ra, unsigned int rpa,
+			const char *lb, const char *rb, unsigned int rpb)
+{
+	int c = strcmp(la, lb);
+
+	if (c)
+		return c;
+	c = strcmp(ra, rb);
+	if (c)
+		return c;
+	return (rpa > rpb) - (rpa < rpb);
+}
+
+/* Sockets by destination key, then local port. */
+static int cmp_sock_dest(const void *a, const void *b)
+{
+	const struct cs_sock *x = a, *y = b;
+	char xl[CS_ADDR_LEN], yl[CS_ADDR_LEN], xr[CS_ADDR_LEN], yr[CS_ADDR_LEN];
+	int c;
+
+	addr_of(x->local, xl);
+	addr_of(y->local, yl);
+	addr_of(x->remote, xr);
+	addr_of(y->remote, yr);
+	c = cmp_dest_key(xl, xr, x->rport, yl, yr, y->rport);
+	if (c)
+		return c;
+	return (x->lport > y->lport) - (x->lport < y->lport);
+}
+
+/* Busiest first: most ports held, then by key. */
+static int cmp_dest_busy(const void *a, const void *b)
+{
+	const struct dest *x = a, *y = b;
+
+	if (x->held != y->held)
+		return x->held < y->held ? 1 : -1;
+	return cmp_dest_key(x->local, x->remote, x->rport,
+			    y->local, y->remote, y->rport);
+}
+
+static void build_exh(struct exh *x)
+{
+	static uint8_t reserved[CS_NR_PORTS / 8];
+	struct cs_socks all;
+	struct cs_stat st;
+	size_t i, n = 0;
+
+	memset(x, 0, sizeof(*x));
+	read_exh_sysctls(x, reserved);
+	read_stat(&st);
+	for (i = 0; i < st.n; i++)
+		if (!strcmp(st.e[i].name, TCS_STAT_UNTRACKED))
+			x->untracked = st.e[i].value;
+	cs_stat_free(&st);
+
+	read_sockets(&all);
+	for (i = 0; i < all.n; i++) {
+		const struct cs_sock *k = &all.s[i];
+
+		if (k->lport < x->lo || k->lport > x->hi ||
+		    cs_port_isset(reserved, k->lport) || state_index(k->state) < 0 ||
+		    (opt.ports_set && !cs_port_isset(opt.ports, k->rport)))
+			continue;
+		all.s[n++] = *k;
+	}
+	if (n)
+		qsort(all.s, n, sizeof(*all.s), cmp_sock_dest);
+	x->d = calloc(n ? n : 1, sizeof(*x->d));
+	if (!x->d)
+		die("out of memory");
+	for (i = 0; i < n; i++) {
+		const struct cs_sock *k = &all.s[i];
+		struct dest *d = x->n ? &x->d[x->n - 1] : NULL;
+		char l[CS_ADDR_LEN], r[CS_ADDR_LEN];
+		bool first = !d;
+
+		addr_of(k->local, l);
+		addr_of(k->remote, r);
+		if (d && cmp_dest_key(l, r, k->rport, d->local, d->remote,
+				      d->rport))
+			first = true;
+		if (first) {
+			d = &x->d[x->n++];
+			memcpy(d->local, l, sizeof(l));
+			memcpy(d->remote, r, sizeof(r));
+			snprintf(d->remote_ep, sizeof(d->remote_ep), "%s", k->remote);
+			d->rport = k->rport;
+			d->tw_reuse = x->tw_reuse == 1 ||
+				      (x->tw_reuse == 2 &&
+				       (cs_addr_is_loopback(k->local) ||
+					cs_addr_is_loopback(k->remote)));
+		}
+		d->state[state_index(k->state)]++;
+		/* sorted by local port within the key: count each port once */
+		if (first || all.s[i - 1].lport != k->lport)
+			d->held++;
+	}
+	cs_socks_free(&all);
+	if (x->n)
+		qsort(x->d, x->n, sizeof(*x->d), cmp_dest_busy);
+}
+
+static double exh_percent(const struct exh *x, const struct dest *d)
+{
+	return x->usable ? 100.0 * d->held / x->usable : 0;
+}
+
+static void untracked_note(const struct exh *x)
+{
+	if (x->untracked)
+		fprintf(stderr, PROG ": note: %llu sockets were not tracked (%s in %s): the counts may be low\n",
+			(unsigned long long)x->untracked, TCS_STAT_UNTRACKED,
+			stat_path);
+}
+
+static void print_exh_table(const struct exh *x, size_t rows)
+{
+	static const char *const hdr[] = {
+		TCS_SOCK_COL_LOCAL, TCS_SOCK_COL_REMOTE, "time_wait", "close_wait",
+		"fin_wait2", "held", "range", "percent", "tw_reuse",
+	};
+	enum { NCELLS = sizeof(hdr) / sizeof(hdr[0]) };
+	unsigned int width[NCELLS], k, s;
+	struct cell *cells;
+	size_t i;
+
+	cells = calloc((rows + 1) * NCELLS, sizeof(*cells));
+	if (!cells)
+		die("out of memory");
+	for (k = 0; k < NCELLS; k++)
+		set_cell(&cells[k], hdr[k]);
+	for (i = 0; i < rows; i++) {
+		const struct dest *d = &x->d[i];
+		struct cell *row = cells + (i + 1) * NCELLS;
+
+		set_cell(&row[0], d->local);
+		set_cell(&row[1], d->remote_ep);
+		for (s = 0; s < TCS_NR_STATES; s++)
+			row[2 + s].len = fmt_u64(row[2 + s].s, d->state[s]);
+		row[5].len = fmt_u64(row[5].s, d->held);
+		row[6].len = fmt_u64(row[6].s, x->usable);
+		snprintf(row[7].s, sizeof(row[7].s), "%.1f%%", exh_percent(x, d));
+		row[7].len = strlen(row[7].s);
+		set_cell(&row[8], d->tw_reuse ? "yes" : "no");
+	}
+	for (k = 0; k < NCELLS; k++) {
+		width[k] = 0;
+		for (i = opt.no_header ? 1 : 0; i <= rows; i++)
+			if (cells[i * NCELLS + k].len > width[k])
+				width[k] = cells[i * NCELLS + k].len;
+	}
+	if (!opt.no_header) {
+		printf("ephemeral range %u-%u, %u ports", x->lo, x->hi, x->usable);
+		if (x->reserved)
+			printf(" (%u reserved)", x->reserved);
+		printf(", tcp_tw_reuse %u\n", x->tw_reuse);
+	}
+	/* addresses left-aligned, numbers right-aligned */
+	for (i = opt.no_header ? 1 : 0; i <= rows; i++) {
+		for (k = 0; k < NCELLS; k++) {
+			const struct cell *c = &cells[i * NCELLS + k];
+
+			if (k < 2)
+				printf("%-*s  ", (int)width[k], c->s);
+			else if (k < NCELLS - 1)
+				printf("%*s  ", (int)width[k], c->s);
+			else
+				printf("%s\n", c->s);
+		}
+	}
+	free(cells);
+}
+
+static void print_exh_json(const struct exh *x, size_t rows)
+{
+	struct jsonw w;
+	unsigned int s;
+	size_t i;
+
+	json_begin(&w);
+	jsonw_name(&w, "range");
+	jsonw_start_object(&w);
+	jsonw_u64_field(&w, "lo", x->lo);
+	jsonw_u64_field(&w, "hi", x->hi);
+	jsonw_u64_field(&w, "ports", x->usable);
+	jsonw_u64_field(&w, "reserved", x->reserved);
+	jsonw_end_object(&w);
+	jsonw_u64_field(&w, "tcp_tw_reuse", x->tw_reuse);
+	jsonw_u64_field(&w, TCS_STAT_UNTRACKED, x->untracked);
+	jsonw_name(&w, "destinations");
+	jsonw_start_array(&w);
+	for (i = 0; i < rows; i++) {
+		const struct dest *d = &x->d[i];
+
+		jsonw_start_object(&w);
+		jsonw_string_field(&w, TCS_SOCK_COL_LOCAL, d->local);
+		jsonw_string_field(&w, TCS_SOCK_COL_REMOTE, d->remote);
+		jsonw_u64_field(&w, "remote_port", d->rport);
+		for (s = 0; s < TCS_NR_STATES; s++)
+			jsonw_u64_field(&w, state_names[s], d->state[s]);
+		jsonw_u64_field(&w, "held", d->held);
+		jsonw_u64_field(&w, "range", x->usable);
+		jsonw_name(&w, "percent");
+		jsonw_number(&w, "%.1f", exh_percent(x, d));
+		jsonw_name(&w, "tw_reuse");
+		jsonw_bool(&w, d->tw_reuse);
+		jsonw_end_object(&w);
+	}
+	jsonw_end_array(&w);
+	jsonw_end_object(&w);
+}
+
 /* -A: exit status 1 if any namespace could not be read. */
 static int run_all_netns(void)
 {
@@ -1940,6 +2258,69 @@ static int run_all_netns(void)
 		free_view(&l.ns[i].v);
 	free(l.ns);
 	return failed ? 1 : 0;
+}
+
+static void print_exh_prom(const struct exh *x, size_t rows)
+{
+	char val[21], rport[21];
+	unsigned int s;
+	size_t i;
+
+	prom_family("tcp_closestat_ephemeral_ports",
+		    "Usable ports of ip_local_port_range (reserved ones excluded).",
+		    "gauge");
+	fmt_u64(val, x->usable);
+	prom_sample("tcp_closestat_ephemeral_ports", val, NULL);
+	prom_family(PROM_DEST "ports_held",
+		    "Ephemeral ports tracked sockets hold towards a destination (local address, remote address and port).",
+		    "gauge");
+	for (i = 0; i < rows; i++) {
+		fmt_u64(val, x->d[i].held);
+		fmt_u64(rport, x->d[i].rport);
+		prom_sample(PROM_DEST "ports_held", val, "local", x->d[i].local,
+			    "remote", x->d[i].remote, "remote_port", rport, NULL);
+	}
+	prom_family(PROM_DEST "sockets",
+		    "Tracked sockets on an ephemeral port towards a destination, per state.",
+		    "gauge");
+	for (i = 0; i < rows; i++) {
+		fmt_u64(rport, x->d[i].rport);
+		for (s = 0; s < TCS_NR_STATES; s++) {
+			fmt_u64(val, x->d[i].state[s]);
+			prom_sample(PROM_DEST "sockets", val, "local", x->d[i].local,
+				    "remote", x->d[i].remote, "remote_port", rport,
+				    "state", state_names[s], NULL);
+		}
+	}
+	prom_family(PROM_DEST "tw_reuse",
+		    "1 if tcp_tw_reuse lets connect() take over this destination's TIME_WAIT ports.",
+		    "gauge");
+	for (i = 0; i < rows; i++) {
+		fmt_u64(rport, x->d[i].rport);
+		prom_sample(PROM_DEST "tw_reuse", x->d[i].tw_reuse ? "1" : "0",
+			    "local", x->d[i].local, "remote", x->d[i].remote,
+			    "remote_port", rport, NULL);
+	}
+}
+
+static void run_exhaustion(void)
+{
+	struct exh x;
+	size_t rows;
+	unsigned long top = opt.top_set ? opt.top : opt.prom ? EXH_PROM_TOP : 0;
+
+	build_exh(&x);
+	rows = top && top < x.n ? top : x.n;
+	if (opt.json) {
+		print_exh_json(&x, rows);
+	} else {
+		untracked_note(&x);
+		if (opt.prom)
+			print_exh_prom(&x, rows);
+		else
+			print_exh_table(&x, rows);
+	}
+	free(x.d);
 }
 
 /* ---- main loops -------------------------------------------------------- */
@@ -2055,6 +2436,8 @@ int main(int argc, char **argv)
 		{ "stuck",	required_argument,	NULL, OPT_STUCK },
 		{ "check-kernel", no_argument,		NULL, OPT_CHECK_KERNEL },
 		{ "btf",	required_argument,	NULL, OPT_BTF },
+		{ "exhaustion",	no_argument,		NULL, 'x' },
+		{ "top",	required_argument,	NULL, OPT_TOP },
 		{ "help",	no_argument,		NULL, 'h' },
 		{ "version",	no_argument,		NULL, OPT_VERSION },
 		{ NULL, 0, NULL, 0 }
@@ -2064,7 +2447,7 @@ int main(int argc, char **argv)
 	unsigned int others = 0;	/* options --check-kernel does not take */
 	int ch, status = 0;
 
-	while ((ch = getopt_long(argc, argv, "nHzp:lrs:ei:c:jo:SN:Ah", longopts,
+	while ((ch = getopt_long(argc, argv, "nHzp:lrs:ei:c:jo:SN:Axh", longopts,
 				 NULL)) != -1) {
 		if (ch != 'j' && ch != OPT_CHECK_KERNEL && ch != OPT_BTF)
 			others++;
@@ -2146,6 +2529,14 @@ int main(int argc, char **argv)
 		case OPT_BTF:
 			opt.btf = optarg;
 			break;
+		case 'x':
+			opt.exhaustion = true;
+			break;
+		case OPT_TOP:
+			if (cs_parse_top(optarg, &opt.top, err, sizeof(err)))
+				die_usage("%s", err);
+			opt.top_set = true;
+			break;
 		case 'h':
 			usage(stdout);
 			if (fflush(stdout) || ferror(stdout))
@@ -2179,8 +2570,17 @@ int main(int argc, char **argv)
 	if ((opt.hist || opt.stuck) && (opt.prom || opt.interval || opt.stat))
 		die_usage("--hist and --stuck cannot be combined with --prom, -i or -S");
 	if (opt.all_netns && (opt.netns || opt.prom || opt.interval ||
-			      opt.stat || opt.reset || opt.hist || opt.stuck))
-		die_usage("-A cannot be combined with -N, --prom, -i, -S, --reset, --hist or --stuck");
+			      opt.stat || opt.reset || opt.hist || opt.stuck ||
+			      opt.exhaustion))
+		die_usage("-A cannot be combined with -N, --prom, -i, -S, --reset, --hist, --stuck or -x");
+	if (opt.top_set && !opt.exhaustion)
+		die_usage("--top needs --exhaustion");
+	if (opt.exhaustion && (opt.interval || opt.stat || opt.hist ||
+			       opt.stuck || opt.reset))
+		die_usage("--exhaustion cannot be combined with -i, -S, --hist, --stuck or --reset");
+	if (opt.exhaustion && (local || remote || opt.zeros || opt.states ||
+			       opt.extended))
+		die_usage("-l, -r, -z, -s and -e do not apply to --exhaustion (-p: remote ports)");
 	if (opt.btf && !opt.check_kernel)
 		die_usage("--btf needs --check-kernel");
 	if (opt.check_kernel) {
@@ -2213,6 +2613,8 @@ int main(int argc, char **argv)
 		run_hist();
 	} else if (opt.stuck) {
 		run_stuck();
+	} else if (opt.exhaustion) {
+		run_exhaustion();
 	} else if (opt.stat) {
 		struct cs_stat s;
 
