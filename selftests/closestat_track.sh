@@ -17,6 +17,12 @@
 #                      -p 21004 held
 #                      -> the *_now gauges in the table and JSON equal ss
 #                         and /proc/net/tcp_closestat
+#   namespace X (lo)   ip_local_port_range 40000-40063; a client connects
+#                      to 127.0.0.1:8001 until connect() fails, then 10
+#                      times to :8002, 3 times to 10.9.9.1:8003
+#                      -> closestat -x: 64 of 64 ports held towards 8001
+#                         (as ss says, and EADDRNOTAVAIL), 10 towards 8002,
+#                         tcp_tw_reuse 2 for the loopback ones only
 #
 # Every namespace is fresh, so the module's counts in it are exactly the
 # workload's.
@@ -47,7 +53,7 @@ require_tools
 [ -r "$PROC_HIST" ] && [ -r "$PROC_SOCKETS" ] ||
 	ktap_skip_all "$PROC_HIST or $PROC_SOCKETS missing: module not loaded"
 make_tmp
-setup_ns S H C || ktap_bail_out "cannot create network namespaces"
+setup_ns S H C X || ktap_bail_out "cannot create network namespaces"
 
 in_s() { ip netns exec "$S" "$@"; }
 in_h() { ip netns exec "$H" "$@"; }
@@ -425,6 +431,197 @@ EOF
 	finish
 }
 
+# ---- --exhaustion against connect() -------------------------------------------
+
+# In namespace X: ip_local_port_range 40000-40063 (64 ports), tcp_tw_reuse
+# 0.  A client that closes first connects to destination 1 (127.0.0.1:8001)
+# until connect() fails, then 10 times to destination 2 (127.0.0.1:8002),
+# 3 times to destination 3 (10.9.9.1:8003, an address on lo that is not
+# loopback).  Each connection ends with the client in TIME_WAIT: it shuts
+# its side down, reads the server's FIN (the server closes on EOF), then
+# closes, so its end is in TIME_WAIT before the next connect().  TIME_WAIT
+# lasts 60 s: the tests below take a few.
+in_x() { ip netns exec "$X" "$@"; }
+
+# exh_connect ADDR PORT N: serve ADDR:PORT, connect to it N times (0: until
+# connect() fails); prints "CONNECTIONS ERRNO-NAME" (OK if none failed).
+exh_connect() {
+	in_x "$PY" - "$@" <<'EOF'
+import errno, socket, sys, threading
+addr, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+srv = socket.socket()
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind((addr, port))
+srv.listen(128)
+def serve():
+    while True:
+        c, _ = srv.accept()
+        while c.recv(4096):
+            pass
+        c.close()
+threading.Thread(target=serve, daemon=True).start()
+done, err, ports = 0, "OK", []
+while n == 0 or done < n:
+    s = socket.socket()
+    try:
+        s.connect((addr, port))
+    except OSError as e:
+        err = errno.errorcode.get(e.errno, str(e.errno))
+        s.close()
+        break
+    ports.append(s.getsockname()[1])
+    s.shutdown(socket.SHUT_WR)
+    while s.recv(4096):
+        pass
+    s.close()
+    done += 1
+again = sorted(p for p in set(ports) if ports.count(p) > 1)
+if again:
+    print("# local ports used twice:", again, "at", [i for i, p in
+          enumerate(ports) if p in again], file=sys.stderr)
+print(done, err)
+EOF
+}
+
+# exh_explain PORT CONNECTIONS: if fewer of them are in TIME_WAIT than were
+# made, say what the kernel and the module saw of their end.
+exh_explain() {
+	local tw
+
+	tw=$(ss_count "$X" time-wait dport = :"$1")
+	[ "$tw" -eq "$2" ] && return
+	ktap_diag "$2 connections to port $1, $tw in TIME_WAIT; TcpExt: $(in_x nstat -az |
+		awk '$2 != 0 && $1 ~ /TW|Overflow|Rst|Reset|Abort/ { printf "%s=%s ", $1, $2 }')"
+	ktap_diag "the module: $(in_x awk -v p="$1" 'NR == 1 || ($1 == "remote" && $2 == p)' "$PROC" | tr '\n' ';')"
+}
+
+# exh_rows [ARGS...]: closestat -x -H in X, blanks collapsed.
+exh_rows() { in_x "$CS" -x -H "$@" | awk '{ $1 = $1; print }'; }
+
+# exh_json CHECK [ARGS...]: closestat -x -j in X, with python3 asserting
+# CHECK on it (doc, and dests: destinations keyed by remote_port).
+exh_json() {
+	local check=$1
+	shift
+
+	in_x "$CS" -x -j "$@" >"$TMP/exh.json" || return 1
+	"$PY" -c '
+import json, sys
+doc = json.load(open(sys.argv[1]))
+dests = {d["remote_port"]: d for d in doc["destinations"]}
+assert list(doc)[0] == "version", doc
+'"$check" "$TMP/exh.json"
+}
+
+test_exhaustion_runs_out() {
+	in_x sysctl -qw net.ipv4.ip_local_port_range="40000 40063" || return 1
+	in_x sysctl -qw net.ipv4.tcp_tw_reuse=0 || return 1
+	# shellcheck disable=SC2046
+	set -- $(exh_connect 127.0.0.1 8001 0)
+	expect "connect() fails with" "${2:-}" EADDRNOTAVAIL
+	exh_explain 8001 "${1:-0}"
+	expect "ss: TIME-WAIT towards 127.0.0.1:8001" \
+		"$(ss_count "$X" time-wait dst 127.0.0.1 dport = :8001)" 64
+	expect "ss: TIME-WAIT in the range" \
+		"$(ss_count "$X" time-wait sport ge :40000 sport le :40063)" 64
+	expect "table" "$(in_x "$CS" -x | awk '{ $1 = $1; print }')" \
+"ephemeral range 40000-40063, 64 ports, tcp_tw_reuse 0
+local remote time_wait close_wait fin_wait2 held range percent tw_reuse
+127.0.0.1 127.0.0.1:8001 64 0 0 64 64 100.0% no"
+	exh_json '
+assert doc["range"] == {"lo": 40000, "hi": 40063, "ports": 64, "reserved": 0}, doc
+assert doc["tcp_tw_reuse"] == 0 and doc["untracked"] == 0, doc
+assert doc["destinations"] == [{"local": "127.0.0.1", "remote": "127.0.0.1",
+    "remote_port": 8001, "time_wait": 64, "close_wait": 0, "fin_wait2": 0,
+    "held": 64, "range": 64, "percent": 100.0, "tw_reuse": False}], doc
+' || expect "JSON" "$(cat "$TMP/exh.json")" "64 of 64 towards 127.0.0.1:8001"
+	finish
+}
+
+test_exhaustion_second_destination() {
+	expect "connect() 10 times to 8002" "$(exh_connect 127.0.0.1 8002 10)" "10 OK"
+	exh_explain 8002 10
+	expect "ss: TIME-WAIT towards 127.0.0.1:8002" \
+		"$(ss_count "$X" time-wait dst 127.0.0.1 dport = :8002)" 10
+	expect "table" "$(exh_rows)" \
+"127.0.0.1 127.0.0.1:8001 64 0 0 64 64 100.0% no
+127.0.0.1 127.0.0.1:8002 10 0 0 10 64 15.6% no"
+	exh_json '
+assert len(dests) == 2, doc
+assert dests[8001]["held"] == 64 and dests[8001]["percent"] == 100.0, dests
+assert dests[8002]["held"] == 10 and dests[8002]["time_wait"] == 10, dests
+assert dests[8002]["percent"] == 15.6 and not dests[8002]["tw_reuse"], dests
+' || expect "JSON" "$(cat "$TMP/exh.json")" "64 and 10 held"
+	expect "-p 8002: remote port" "$(exh_rows -p 8002)" \
+		"127.0.0.1 127.0.0.1:8002 10 0 0 10 64 15.6% no"
+	finish
+}
+
+# tcp_tw_reuse 2 applies when either address is loopback
+# (tcp_twsk_unique()): 127.0.0.1, not 10.9.9.1 even though it is on lo.
+test_exhaustion_tw_reuse() {
+	ip -n "$X" addr add 10.9.9.1/32 dev lo || return 1
+	expect "connect() 3 times to 10.9.9.1:8003" "$(exh_connect 10.9.9.1 8003 3)" "3 OK"
+	exh_explain 8003 3
+	expect "ss: TIME-WAIT towards 10.9.9.1:8003" \
+		"$(ss_count "$X" time-wait dst 10.9.9.1 dport = :8003)" 3
+	in_x sysctl -qw net.ipv4.tcp_tw_reuse=2 || return 1
+	expect "table, tcp_tw_reuse 2" "$(exh_rows)" \
+"127.0.0.1 127.0.0.1:8001 64 0 0 64 64 100.0% yes
+127.0.0.1 127.0.0.1:8002 10 0 0 10 64 15.6% yes
+10.9.9.1 10.9.9.1:8003 3 0 0 3 64 4.7% no"
+	exh_json '
+assert doc["tcp_tw_reuse"] == 2, doc
+assert [(d["remote_port"], d["tw_reuse"]) for d in doc["destinations"]] == \
+    [(8001, True), (8002, True), (8003, False)], doc
+' || expect "JSON, tcp_tw_reuse 2" "$(cat "$TMP/exh.json")" "yes yes no"
+	in_x sysctl -qw net.ipv4.tcp_tw_reuse=1 || return 1
+	expect "tcp_tw_reuse 1: every destination" \
+		"$(exh_rows | awk '{ print $NF }' | tr '\n' ' ')" "yes yes yes "
+	in_x sysctl -qw net.ipv4.tcp_tw_reuse=0 || return 1
+	finish
+}
+
+test_exhaustion_prom() {
+	local d=$TMP/exh
+
+	mkdir -p "$d"
+	in_x "$CS" -x --prom >"$d/all.prom" || return 1
+	expect "series" "$(grep -vc '^#' "$d/all.prom")" 16
+	expect "ports held" "$(grep '^tcp_closestat_destination_ports_held' "$d/all.prom")" \
+'tcp_closestat_destination_ports_held{local="127.0.0.1",remote="127.0.0.1",remote_port="8001"} 64
+tcp_closestat_destination_ports_held{local="127.0.0.1",remote="127.0.0.1",remote_port="8002"} 10
+tcp_closestat_destination_ports_held{local="10.9.9.1",remote="10.9.9.1",remote_port="8003"} 3'
+	expect "ephemeral ports" "$(grep '^tcp_closestat_ephemeral_ports' "$d/all.prom")" \
+		"tcp_closestat_ephemeral_ports 64"
+	expect "time_wait of 8001" \
+		"$(grep '^tcp_closestat_destination_sockets{.*remote_port="8001",state="time_wait"}' "$d/all.prom")" \
+		'tcp_closestat_destination_sockets{local="127.0.0.1",remote="127.0.0.1",remote_port="8001",state="time_wait"} 64'
+	in_x "$CS" -x --prom --top=1 >"$d/top1.prom" || return 1
+	expect "--top=1: series" "$(grep -vc '^#' "$d/top1.prom")" 6
+	if command -v promtool >/dev/null; then
+		promtool check metrics <"$d/all.prom" >"$d/out" 2>&1
+		expect "promtool check metrics" "$?:$(cat "$d/out")" "0:"
+	else
+		ktap_diag "promtool not installed: its check skipped"
+	fi
+	finish
+}
+
+test_exhaustion_top_and_netns() {
+	expect "--top=1" "$(exh_rows --top=1)" \
+		"127.0.0.1 127.0.0.1:8001 64 0 0 64 64 100.0% no"
+	exh_json 'assert [d["remote_port"] for d in doc["destinations"]] == [8001], doc' \
+		--top=1 || expect "JSON --top=1" "$(cat "$TMP/exh.json")" "only 8001"
+	expect "--top=0: all" "$(exh_rows --top=0 | wc -l)" 3
+	# -N: the sysctls of namespace X, not of the root namespace
+	expect "-N" "$("$CS" -N "$X" -x | awk '{ $1 = $1; print }' | head -n 3)" \
+"ephemeral range 40000-40063, 64 ports, tcp_tw_reuse 0
+local remote time_wait close_wait fin_wait2 held range percent tw_reuse
+127.0.0.1 127.0.0.1:8001 64 0 0 64 64 100.0% no"
+	finish
+}
+
 TESTS="
 test_stuck_lists_holder
 test_stuck_threshold_and_filters
@@ -436,6 +633,11 @@ test_hist_prom
 test_hist_bars
 test_hist_labels
 test_columns_equal_ss
+test_exhaustion_runs_out
+test_exhaustion_second_destination
+test_exhaustion_tw_reuse
+test_exhaustion_prom
+test_exhaustion_top_and_netns
 "
 
 set -- $TESTS
