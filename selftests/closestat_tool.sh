@@ -4,7 +4,8 @@
 # closestat, the reader, against the module after real workloads: its
 # table (default and -e), JSON and Prometheus output equal
 # /proc/net/tcp_closestat; the filters, -N, -i/-c, --reset (as root and as
-# nobody), and every error path with its exact message and exit status.
+# nobody), --exhaustion on made-up files, and every error path with its
+# exact message and exit status.
 # --hist and --stuck against the module: closestat_track.sh.  Expected numbers come from the
 # workloads churn drives, never from the tool.
 #
@@ -656,6 +657,97 @@ test_bad_files() {
 	finish
 }
 
+# --exhaustion from made-up files: the range without its reserved ports,
+# grouping by (local address, remote address, remote port), IPv6, the
+# states, tcp_tw_reuse 2's loopback test, -p; then every damaged input.
+test_exhaustion_files() {
+	local p=$TMP/exh-proc s=$TMP/exh-sys
+	local -a x=(env TCS_PROC_DIR="$p" TCS_SYSCTL_DIR="$s" "$CS" -x)
+
+	fails=0
+	mkdir -p "$p" "$s"
+	printf 'ports 1\nuntracked 0\n' >"$p/tcp_closestat_stat"
+	{ echo "state local remote age_ms inode"; printf '%s\n' \
+		"time_wait 127.0.0.1:40001 127.0.0.1:8001 5 0" \
+		"time_wait 127.0.0.1:40002 127.0.0.1:8001 5 0" \
+		"close_wait 127.0.0.1:40003 127.0.0.1:8001 5 7" \
+		"time_wait 127.0.0.2:40001 127.0.0.1:8001 5 0" \
+		"time_wait 127.0.0.1:40060 127.0.0.1:8001 5 0" \
+		"time_wait 127.0.0.1:39999 127.0.0.1:8001 5 0" \
+		"time_wait 127.0.0.1:8001 127.0.0.1:40005 5 0" \
+		"fin_wait2 [::1]:40010 [2001:db8::1]:443 5 0" \
+		"fin_wait2 [2001:db8::2]:40011 [2001:db8::1]:443 5 0" \
+		"time_wait 10.0.0.1:40001 10.0.0.2:80 1 0" \
+		"time_wait [::ffff:10.0.0.1]:40001 [::ffff:127.0.0.9]:80 1 0"
+	} >"$p/tcp_closestat_sockets"
+	printf '40000\t40063\n' >"$s/ip_local_port_range"
+	printf '40060-40061,50000\n' >"$s/ip_local_reserved_ports"
+	printf '2\n' >"$s/tcp_tw_reuse"
+	run "${x[@]}"
+	expect "table: status, stderr" "$rc:$err" "0:"
+	expect "table" "$(printf '%s\n' "$out" | norm)" \
+"ephemeral range 40000-40063, 62 ports (2 reserved), tcp_tw_reuse 2
+local remote time_wait close_wait fin_wait2 held range percent tw_reuse
+127.0.0.1 127.0.0.1:8001 2 1 0 3 62 4.8% yes
+10.0.0.1 10.0.0.2:80 1 0 0 1 62 1.6% no
+127.0.0.2 127.0.0.1:8001 1 0 0 1 62 1.6% yes
+2001:db8::2 [2001:db8::1]:443 0 0 1 1 62 1.6% no
+::1 [2001:db8::1]:443 0 0 1 1 62 1.6% yes
+::ffff:10.0.0.1 [::ffff:127.0.0.9]:80 1 0 0 1 62 1.6% yes"
+	expect "-p 443 -H" "$("${x[@]}" -p 443 -H | norm)" \
+"2001:db8::2 [2001:db8::1]:443 0 0 1 1 62 1.6% no
+::1 [2001:db8::1]:443 0 0 1 1 62 1.6% yes"
+	printf '1\n' >"$s/tcp_tw_reuse"
+	expect "tcp_tw_reuse 1" "$("${x[@]}" -H | awk '{ print $NF }' | sort | uniq -c | norm)" "6 yes"
+	printf '0\n' >"$s/tcp_tw_reuse"
+	expect "tcp_tw_reuse 0" "$("${x[@]}" -H | awk '{ print $NF }' | sort | uniq -c | norm)" "6 no"
+	expect "JSON" "$("${x[@]}" -j --top 1)" \
+'{"version": 1, "range": {"lo": 40000, "hi": 40063, "ports": 62, "reserved": 2}, "tcp_tw_reuse": 0, "untracked": 0, "destinations": [{"local": "127.0.0.1", "remote": "127.0.0.1", "remote_port": 8001, "time_wait": 2, "close_wait": 1, "fin_wait2": 0, "held": 3, "range": 62, "percent": 4.8, "tw_reuse": false}]}'
+	expect "--prom: default --top 10, series" "$("${x[@]}" --prom | grep -vc '^#')" $((1 + 6 * 5))
+
+	# untracked sockets: a note on stderr, a field in JSON
+	printf 'ports 1\nuntracked 3\n' >"$p/tcp_closestat_stat"
+	run "${x[@]}" -H --top 1
+	expect "untracked: note" "$rc:$err" \
+		"0:closestat: note: 3 sockets were not tracked (untracked in $p/tcp_closestat_stat): the counts may be low"
+	expect "untracked: JSON" "$("${x[@]}" -j | "$PY" -c 'import json, sys; print(json.load(sys.stdin)["untracked"])')" 3
+	printf 'ports 1\nuntracked 0\n' >"$p/tcp_closestat_stat"
+
+	# damaged or missing files: one line, exit status 1, in every mode
+	local -a cases=(
+		ip_local_port_range	'5\t2\n'	"line 1: low end 5 above high end 2"
+		ip_local_port_range	'x\t40063\n'	"line 1: port 'x' is not a number 1-65535"
+		ip_local_port_range	'40000\n'	"line 1: want two ports 'LOW HIGH', got 1 field"
+		ip_local_port_range	''		"empty file"
+		ip_local_reserved_ports	'1,x\n'		"line 1: bad port or range 'x' (want 0-65535 or A-B)"
+		tcp_tw_reuse		'3\n'		"line 1: '3' is not a number 0-2"
+		tcp_tw_reuse		'no\n'		"line 1: 'no' is not a number 0-2"
+	)
+	local i mode good
+	for ((i = 0; i < ${#cases[@]}; i += 3)); do
+		good=$(cat "$s/${cases[i]}")
+		printf "${cases[i + 1]}" >"$s/${cases[i]}"
+		for mode in "" -j --prom; do
+			expect_fail "${cases[i]} $((i / 3)) ${mode:-table}" 1 \
+				"closestat: $s/${cases[i]}: ${cases[i + 2]}" "${x[@]}" $mode
+		done
+		printf '%s\n' "$good" >"$s/${cases[i]}"
+		rm "$s/${cases[i]}"
+		expect_fail "${cases[i]} missing" 1 \
+			"closestat: $s/${cases[i]}: No such file or directory" "${x[@]}"
+		printf '%s\n' "$good" >"$s/${cases[i]}"
+	done
+	printf 'state local remote age_ms inode\ntime_wait 1.2.3.4:40001 1.2.3:2 5 6\n' \
+		>"$p/tcp_closestat_sockets"
+	expect_fail "sockets file" 1 \
+		"closestat: $p/tcp_closestat_sockets: line 2: bad remote address '1.2.3:2'" "${x[@]}"
+	rm "$p/tcp_closestat_sockets"
+	expect_fail "no sockets file" 1 \
+		"closestat: $p/tcp_closestat_sockets: No such file or directory (is the tcp_closestat module loaded?)" \
+		"${x[@]}" -j
+	finish
+}
+
 # Columns a later module appends are carried through to every output.
 test_unknown_columns() {
 	local d=$TMP/future
@@ -794,9 +886,25 @@ test_usage_errors() {
 	expect_fail "--stuck -i" 2 \
 		"closestat: --hist and --stuck cannot be combined with --prom, -i or -S" \
 		"$CS" --stuck 1 -i 1
-	run "$CS" -x
-	expect "-x: status" "$rc" 2
-	expect "-x: usage on stderr" "$(printf '%s\n' "$err" | grep -c '^Usage: closestat')" 1
+	expect_fail "--top without -x" 2 "closestat: --top needs --exhaustion" \
+		"$CS" --top 3
+	expect_fail "--top x" 2 \
+		"closestat: invalid --top 'x' (want 0 for all, or a positive integer)" \
+		"$CS" -x --top x
+	expect_fail "-x -i" 2 \
+		"closestat: --exhaustion cannot be combined with -i, -S, --hist, --stuck or --reset" \
+		"$CS" -x -i 1
+	expect_fail "-x --stuck" 2 \
+		"closestat: --exhaustion cannot be combined with -i, -S, --hist, --stuck or --reset" \
+		"$CS" -x --stuck 1
+	expect_fail "-x -l" 2 \
+		"closestat: -l, -r, -z, -s and -e do not apply to --exhaustion (-p: remote ports)" \
+		"$CS" -x -l
+	expect_fail "-x --prom -j" 2 "closestat: --prom cannot be combined with -j, -i or -S" \
+		"$CS" -x --prom -j
+	run "$CS" -y
+	expect "-y: status" "$rc" 2
+	expect "-y: usage on stderr" "$(printf '%s\n' "$err" | grep -c '^Usage: closestat')" 1
 	run "$CS" --version
 	expect "--version: status" "$rc" 0
 	expect "--version: stderr" "$err" ""
@@ -884,6 +992,7 @@ test_interval_lines
 test_interval_rate
 test_reset
 test_bad_files
+test_exhaustion_files
 test_unknown_columns
 test_output
 test_promtool
