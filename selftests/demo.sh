@@ -107,6 +107,10 @@ echo "... $("$CS" -H | wc -l) rows: every ephemeral port of a client is a row to
 heading "the two services, entry counters only"
 show "$CS" -p 80,8080 -s time_wait,close_wait,fin_wait2
 
+heading "closestat -x: the ephemeral ports the closing sockets hold, per destination"
+show "$CS" -x
+echo "(ESTABLISHED sockets hold ports too and are not counted: see closestat(8))"
+
 heading "rates per second: closestat -i 1 -c 3 while wrk runs again (piped: plain lines)"
 wrk -t1 -c8 -d5s http://127.0.0.1:8080/ >/dev/null &
 LOAD_PID=$!
