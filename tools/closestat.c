@@ -134,14 +134,21 @@ static char table_path[4096], stat_path[4096], ctl_path[4096];
 static char hist_path[4096], sockets_path[4096];
 static char output_tmp[4096];	/* --output's file until renamed, else "" */
 
+/* "closestat: " and the message on stderr, without a newline. */
+__attribute__((format(printf, 1, 0)))
+static void vmessage(const char *fmt, va_list ap)
+{
+	fputs(PROG ": ", stderr);
+	vfprintf(stderr, fmt, ap);
+}
+
 __attribute__((format(printf, 1, 2), noreturn))
 static void die(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs(PROG ": ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vmessage(fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
 	exit(1);
@@ -153,9 +160,8 @@ static void warn(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs(PROG ": ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vmessage(fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
 }
@@ -165,9 +171,8 @@ static void die_usage(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs(PROG ": ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vmessage(fmt, ap);
 	va_end(ap);
 	fputs("\nTry '" PROG " -h' for more information.\n", stderr);
 	exit(2);
