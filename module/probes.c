@@ -136,32 +136,29 @@ static int tcs_tcp_state(int state)
 	}
 }
 
-/* The namespace and both ports of @skc, NULL if not counting. */
-static struct tcs_net *tcs_ports_of(const struct sock_common *skc,
-				    struct tcs_ports *ports)
-{
-	return tcs_lookup(read_pnet(&skc->skc_net), skc->skc_num,
-			  ntohs(skc->skc_dport), ports);
-}
-
 /* Count @slot for both ports of @skc; returns the namespace, if counting. */
 static struct tcs_net *tcs_count(const struct sock_common *skc,
 				 struct tcs_ports *ports, enum tcs_slot slot)
 {
-	struct tcs_net *tn = tcs_ports_of(skc, ports);
+	struct tcs_net *tn = tcs_lookup(skc, ports);
 
 	if (tn)
 		tcs_inc(ports, slot);
 	return tn;
 }
 
-/* A timewait socket entered TIME_WAIT. */
-static void tcs_tw_enter(const struct inet_timewait_sock *tw, bool tracked)
+/*
+ * Timewait socket @tw, which replaces @sk, entered TIME_WAIT.  Both have
+ * the same ports; @sk still says how its port was bound (tcs_lookup()).
+ */
+static void tcs_tw_enter(const struct inet_timewait_sock *tw,
+			 const struct sock *sk, bool tracked)
 {
 	struct tcs_ports ports;
 	struct tcs_net *tn;
 
-	tn = tcs_count(&tw->__tw_common, &ports, TCS_S_ENTER + TCS_STATE_TIME_WAIT);
+	tn = tcs_count(&sk->__sk_common, &ports,
+		       TCS_S_ENTER + TCS_STATE_TIME_WAIT);
 	if (tn && !tracked)
 		tcs_track_enter(tn, &ports, &tw->__tw_common, 0,
 				TCS_STATE_TIME_WAIT);
@@ -295,7 +292,7 @@ static void tcs_hashdance(struct inet_timewait_sock *tw, struct sock *sk)
 	if (tn && ports.p[TCS_SIDE_LOCAL] && ports.p[TCS_SIDE_REMOTE])
 		tcs_inc(&ports, TCS_S_ENTER + TCS_STATE_TIME_WAIT);
 	else
-		tcs_tw_enter(tw, !!tn);
+		tcs_tw_enter(tw, sk, !!tn);
 }
 
 /* inet_twsk_hashdance{,_schedule}(struct inet_timewait_sock *tw,
@@ -333,7 +330,7 @@ static void tcs_tw_switched(const struct inet_timewait_sock *tw)
 	 */
 	if (sw == TCS_SWITCH_UNTRACKED && !timer_pending(&tw->tw_timer))
 		return;
-	tn = tcs_ports_of(&tw->__tw_common, &ports);
+	tn = tcs_lookup(&tw->__tw_common, &ports);
 	if (!tn)
 		return;
 	if (sw == TCS_SWITCH_UNTRACKED && !tcs_track_tw_enter(tn, &ports, tw))

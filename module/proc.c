@@ -7,6 +7,7 @@
  *   tcp_closestat_ctl      write "reset" to zero this namespace's counters
  *   tcp_closestat_hist     time spent in each state
  *   tcp_closestat_sockets  the tracked sockets
+ *   tcp_closestat_folded   the counters, clients' ports folded into a row
  *
  * The formats are the ABI described in uapi/linux/tcp_closestat.h and
  * Documentation/tcp_closestat.rst.
@@ -19,6 +20,7 @@
 #include <linux/slab.h>
 #include <linux/timekeeping.h>
 #include <linux/string.h>
+#include <net/ip.h>
 #include <net/net_namespace.h>
 
 #include "tcp_closestat.h"
@@ -64,10 +66,10 @@ static void *tcs_seq_find(struct seq_file *seq, loff_t *pos)
 	return port;
 }
 
-static void *tcs_seq_start(struct seq_file *seq, loff_t *pos)
+/* Takes scan_lock, which the seq_file's stop() releases. */
+static void tcs_iter_begin(struct seq_file *seq, struct tcs_iter *it)
 {
 	struct tcs_net *tn = tcs_net(seq_file_net(seq));
-	struct tcs_iter *it = seq->private;
 
 	/* scan once per open, again only if another reader scanned since */
 	mutex_lock(&tn->scan_lock);
@@ -75,6 +77,11 @@ static void *tcs_seq_start(struct seq_file *seq, loff_t *pos)
 		it->gen = tcs_track_scan(tn);
 		it->now = ktime_get_ns();
 	}
+}
+
+static void *tcs_seq_start(struct seq_file *seq, loff_t *pos)
+{
+	tcs_iter_begin(seq, seq->private);
 	if (*pos == 0)
 		return SEQ_START_TOKEN;
 	return tcs_seq_find(seq, pos);
@@ -91,35 +98,57 @@ static void tcs_seq_stop(struct seq_file *seq, void *v)
 	mutex_unlock(&tcs_net(seq_file_net(seq))->scan_lock);
 }
 
+/* seq_put_decimal_ull(): a third of seq_printf()'s cost per row */
+static void tcs_show_key(struct seq_file *seq, u32 key)
+{
+	seq_puts(seq, tcs_side_names[key >> 16]);
+	seq_put_decimal_ull(seq, " ", key & 0xffff);
+}
+
+static void tcs_show_values(struct seq_file *seq, const u64 *val)
+{
+	unsigned int c;
+
+	for (c = 0; c < TCS_NR_COUNTERS; c++)
+		seq_put_decimal_ull(seq, " ", val[c]);
+	seq_putc(seq, '\n');
+}
+
+static void tcs_show_counter_names(struct seq_file *seq)
+{
+	unsigned int c;
+
+	for (c = 0; c < TCS_NR_COUNTERS; c++)
+		seq_printf(seq, " %s", tcs_counter_names[c]);
+	seq_putc(seq, '\n');
+}
+
+static bool tcs_any(const u64 *val)
+{
+	unsigned int c;
+
+	for (c = 0; c < TCS_NR_COUNTERS; c++)
+		if (val[c])
+			return true;
+	return false;
+}
+
 static int tcs_seq_show(struct seq_file *seq, void *v)
 {
 	struct tcs_iter *it = seq->private;
 	u64 val[TCS_NR_COUNTERS];
-	bool any = false;
-	unsigned int c;
-	u32 key;
 
 	if (v == SEQ_START_TOKEN) {
 		seq_puts(seq, TCS_COL_SIDE " " TCS_COL_PORT);
-		for (c = 0; c < TCS_NR_COUNTERS; c++)
-			seq_printf(seq, " %s", tcs_counter_names[c]);
-		seq_putc(seq, '\n');
+		tcs_show_counter_names(seq);
 		return 0;
 	}
 
 	tcs_port_read(v, it->gen, it->now, val);
-	for (c = 0; c < TCS_NR_COUNTERS; c++)
-		any |= val[c] != 0;
-	if (!any)
+	if (!tcs_any(val))
 		return SEQ_SKIP;
-
-	/* seq_put_decimal_ull(): a third of seq_printf()'s cost per row */
-	key = seq->index - 1;
-	seq_puts(seq, tcs_side_names[key >> 16]);
-	seq_put_decimal_ull(seq, " ", key & 0xffff);
-	for (c = 0; c < TCS_NR_COUNTERS; c++)
-		seq_put_decimal_ull(seq, " ", val[c]);
-	seq_putc(seq, '\n');
+	tcs_show_key(seq, seq->index - 1);
+	tcs_show_values(seq, val);
 	return 0;
 }
 
@@ -128,6 +157,143 @@ static const struct seq_operations tcs_seq_ops = {
 	.next	= tcs_seq_next,
 	.stop	= tcs_seq_stop,
 	.show	= tcs_seq_show,
+};
+
+/*
+ * /proc/net/tcp_closestat_folded: the rows of tcp_closestat, except that
+ * the ports classified as folded (tcs_port.fold) are one row per side,
+ * port 0, before the side's other rows.  The fold row's counters are kept
+ * by the probes: a read does not sum the folded ports' counters, it only
+ * walks over their entries.
+ *
+ * Positions: 0 is the header, 2 * tcs_key(side, 0) + 1 the fold row of
+ * side, 2 * key + 2 the row of key; other odd positions, which next()
+ * reaches from a row, stand for the row after.  The fold row is read in
+ * find() into the iterator, and shown from there.
+ */
+struct tcs_fold_iter {
+	struct tcs_iter it;	/* first: its seq_net_private is */
+	int lo, hi;		/* the local range, read by each start() */
+	enum tcs_side side;	/* of the fold row in @val */
+	u64 val[TCS_NR_COUNTERS];
+};
+
+#define TCS_FOLD_END	(2 * (loff_t)tcs_key(TCS_NR_SIDES, 0) + 1)
+
+static bool tcs_fold_row(struct tcs_net *tn, struct tcs_fold_iter *f,
+			 enum tcs_side side)
+{
+	f->side = side;
+	return tcs_fold_read(tn, side, f->it.gen, f->it.now, f->val) &&
+	       tcs_any(f->val);
+}
+
+static void *tcs_fold_find(struct seq_file *seq, loff_t *pos)
+{
+	struct tcs_net *tn = tcs_net(seq_file_net(seq));
+	struct tcs_fold_iter *f = seq->private;
+	struct tcs_port *port;
+	loff_t fold_pos;
+	u32 key;
+
+	while (*pos < TCS_FOLD_END) {
+		if (*pos & 1) {
+			/* only the first of a side is a fold row's position */
+			key = (*pos - 1) / 2;
+			if (!(key & 0xffff) && tcs_fold_row(tn, f, key >> 16))
+				return f;
+			++*pos;
+		}
+		key = (*pos - 2) / 2;
+		for (;;) {
+			port = tcs_table_next(tn, &key);
+			if (!port) {
+				*pos = TCS_FOLD_END;
+				return NULL;
+			}
+			/* a side's fold row comes before its first row */
+			fold_pos = 2 * (loff_t)tcs_key(key >> 16, 0) + 1;
+			if (fold_pos >= *pos) {
+				*pos = fold_pos;
+				break;
+			}
+			if (!port->fold) {
+				*pos = 2 * (loff_t)key + 2;
+				return port;
+			}
+			key++;
+		}
+	}
+	return NULL;
+}
+
+static void *tcs_fold_start(struct seq_file *seq, loff_t *pos)
+{
+	struct tcs_fold_iter *f = seq->private;
+
+	tcs_iter_begin(seq, &f->it);
+	inet_get_local_port_range(seq_file_net(seq), &f->lo, &f->hi);
+	if (*pos == 0)
+		return SEQ_START_TOKEN;
+	return tcs_fold_find(seq, pos);
+}
+
+static void *tcs_fold_next(struct seq_file *seq, void *v, loff_t *pos)
+{
+	++*pos;
+	return tcs_fold_find(seq, pos);
+}
+
+static void tcs_fold_show_cols(struct seq_file *seq, u64 folded, u64 ports,
+			       u64 lo, u64 hi)
+{
+	seq_put_decimal_ull(seq, " ", folded);
+	seq_put_decimal_ull(seq, " ", ports);
+	seq_put_decimal_ull(seq, " ", lo);
+	seq_put_decimal_ull(seq, " ", hi);
+}
+
+static int tcs_fold_show(struct seq_file *seq, void *v)
+{
+	struct tcs_net *tn = tcs_net(seq_file_net(seq));
+	struct tcs_fold_iter *f = seq->private;
+	u64 val[TCS_NR_COUNTERS];
+	u32 key;
+
+	if (v == SEQ_START_TOKEN) {
+		seq_puts(seq, TCS_COL_SIDE " " TCS_COL_PORT " "
+			 TCS_FOLD_COL_FOLDED " " TCS_FOLD_COL_PORTS " "
+			 TCS_FOLD_COL_PORT_LO " " TCS_FOLD_COL_PORT_HI);
+		tcs_show_counter_names(seq);
+		return 0;
+	}
+	if (v == f) {
+		bool local = f->side == TCS_SIDE_LOCAL;
+
+		/* a peer's port is folded wherever it is */
+		tcs_show_key(seq, tcs_key(f->side, 0));
+		tcs_fold_show_cols(seq, 1,
+				   atomic_long_read(&tn->fold[f->side].ports),
+				   local ? f->lo : 1, local ? f->hi : 65535);
+		tcs_show_values(seq, f->val);
+		return 0;
+	}
+
+	tcs_port_read(v, f->it.gen, f->it.now, val);
+	if (!tcs_any(val))
+		return SEQ_SKIP;
+	key = (seq->index - 2) / 2;
+	tcs_show_key(seq, key);
+	tcs_fold_show_cols(seq, 0, 1, key & 0xffff, key & 0xffff);
+	tcs_show_values(seq, val);
+	return 0;
+}
+
+static const struct seq_operations tcs_fold_seq_ops = {
+	.start	= tcs_fold_start,
+	.next	= tcs_fold_next,
+	.stop	= tcs_seq_stop,
+	.show	= tcs_fold_show,
 };
 
 static int tcs_stat_show(struct seq_file *seq, void *v)
@@ -299,8 +465,13 @@ int tcs_proc_init(struct net *net)
 			     &tcs_sockets_seq_ops,
 			     sizeof(struct tcs_sockets_iter)))
 		goto err_sockets;
+	if (!proc_create_net(TCS_PROC_FOLDED_NAME, 0444, net->proc_net,
+			     &tcs_fold_seq_ops, sizeof(struct tcs_fold_iter)))
+		goto err_folded;
 	return 0;
 
+err_folded:
+	remove_proc_entry(TCS_PROC_SOCKETS_NAME, net->proc_net);
 err_sockets:
 	remove_proc_entry(TCS_PROC_HIST_NAME, net->proc_net);
 err_hist:
@@ -315,6 +486,7 @@ err:
 
 void tcs_proc_exit(struct net *net)
 {
+	remove_proc_entry(TCS_PROC_FOLDED_NAME, net->proc_net);
 	remove_proc_entry(TCS_PROC_SOCKETS_NAME, net->proc_net);
 	remove_proc_entry(TCS_PROC_HIST_NAME, net->proc_net);
 	remove_proc_entry(TCS_PROC_CTL_NAME, net->proc_net);

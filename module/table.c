@@ -9,6 +9,12 @@
  * the loser of a race frees its copy.  A failed allocation is counted in
  * tcs_net.alloc_failed and published in /proc/net/tcp_closestat_stat.
  *
+ * A port is classified once, when its entry is made (tcs_folds()): a
+ * client's port, or the peer's port of a service's socket, goes into its
+ * side's fold row, whose per-CPU counters the probes bump beside the
+ * port's own.  /proc/net/tcp_closestat_folded then costs the same whatever
+ * the number of ports folded, and its totals only grow.
+ *
  * Entries live until the namespace is dismantled: the pre_exit hook sets
  * tcs_net.dying, the core then waits for an RCU grace period, which covers
  * every probe handler (they run with preemption disabled), and only then
@@ -18,6 +24,7 @@
 
 #include <linux/math64.h>
 #include <linux/slab.h>
+#include <net/ip.h>
 
 #include "tcp_closestat.h"
 
@@ -120,23 +127,55 @@ static struct tcs_chunk *tcs_get_chunk(struct tcs_net *tn,
 	return chunk;
 }
 
-static struct tcs_port *tcs_get_port(struct tcs_net *tn,
-				     struct tcs_port **slot)
+/*
+ * Whether @side's port of @skc goes into the fold row.  A socket bound to
+ * its port by hand (SOCK_BINDPORT_LOCK) folds neither port.  A listener's
+ * child, which keeps its listener's backlog (sk_clone_lock() copies it,
+ * and a socket that never listened has 0), folds its peer's port.  Any
+ * other socket is a client's if its port is in the namespace's
+ * ip_local_port_range, where connect() and bind() to port 0 pick it: it
+ * folds its own port; outside the range, its peer's.  A timewait socket
+ * has neither the lock nor the backlog: the range alone decides.
+ */
+static bool tcs_folds(const struct sock_common *skc, enum tcs_side side)
 {
-	struct tcs_port *port = READ_ONCE(*slot);
-	struct tcs_port *old;
+	const struct sock *sk = (const struct sock *)skc;
+	bool client;
+	int lo, hi;
 
-	if (likely(port))
-		return port;
+	if (sk_fullsock(sk)) {
+		if (sk->sk_userlocks & SOCK_BINDPORT_LOCK)
+			return false;
+		if (READ_ONCE(sk->sk_max_ack_backlog))
+			return side == TCS_SIDE_REMOTE;
+	}
+	inet_get_local_port_range(read_pnet(&skc->skc_net), &lo, &hi);
+	client = skc->skc_num >= lo && skc->skc_num <= hi;
+	return client == (side == TCS_SIDE_LOCAL);
+}
+
+/* Make the entry of an empty *@slot, of @side, in its fold row if @fold. */
+static struct tcs_port *tcs_get_port(struct tcs_net *tn,
+				     struct tcs_port **slot,
+				     enum tcs_side side, bool fold)
+{
+	struct tcs_port *port, *old;
+
 	port = tcs_port_alloc();
 	if (!port)
 		return NULL;
+	if (fold) {
+		smp_rmb();	/* tn->hist before tn->dir, which we found */
+		port->fold = &READ_ONCE(tn->hist)->fold[side];
+	}
 	old = cmpxchg(slot, NULL, port);
 	if (old) {
 		tcs_port_free(port);
 		return old;
 	}
 	atomic_long_inc(&tn->ports);
+	if (fold)
+		atomic_long_inc(&tn->fold[side].ports);
 	atomic_long_add(ksize(port) +
 			sizeof(struct tcs_counters) * num_possible_cpus(),
 			&tn->memory);
@@ -144,14 +183,22 @@ static struct tcs_port *tcs_get_port(struct tcs_net *tn,
 }
 
 static struct tcs_port *tcs_get(struct tcs_net *tn, struct tcs_dir *dir,
-				enum tcs_side side, u16 num)
+				enum tcs_side side, u16 num,
+				const struct sock_common *skc)
 {
+	struct tcs_chunk **cslot = &dir->chunk[side][num >> TCS_CHUNK_BITS];
 	struct tcs_chunk *chunk;
 	struct tcs_port *port = NULL;
+	struct tcs_port **pslot;
 
-	chunk = tcs_get_chunk(tn, &dir->chunk[side][num >> TCS_CHUNK_BITS]);
-	if (likely(chunk))
-		port = tcs_get_port(tn, &chunk->port[num & TCS_CHUNK_MASK]);
+	chunk = tcs_get_chunk(tn, cslot);
+	if (likely(chunk)) {
+		pslot = &chunk->port[num & TCS_CHUNK_MASK];
+		port = READ_ONCE(*pslot);
+		if (unlikely(!port))
+			port = tcs_get_port(tn, pslot, side,
+					    tcs_folds(skc, side));
+	}
 	if (unlikely(!port))
 		atomic_long_inc(&tn->alloc_failed);
 	return port;
@@ -166,10 +213,10 @@ static struct tcs_port *tcs_get(struct tcs_net *tn, struct tcs_dir *dir,
  * add to histograms that do not exist.  A port that cannot be allocated
  * is left NULL, and counted in alloc_failed.
  */
-struct tcs_net *tcs_lookup(const struct net *net, u16 lport, u16 rport,
+struct tcs_net *tcs_lookup(const struct sock_common *skc,
 			   struct tcs_ports *ports)
 {
-	struct tcs_net *tn = tcs_net(net);
+	struct tcs_net *tn = tcs_net(read_pnet(&skc->skc_net));
 	struct tcs_dir *dir;
 
 	if (unlikely(!tn || READ_ONCE(tn->dying)))
@@ -179,9 +226,18 @@ struct tcs_net *tcs_lookup(const struct net *net, u16 lport, u16 rport,
 		atomic_long_add(TCS_NR_SIDES, &tn->alloc_failed);
 		return NULL;
 	}
-	ports->p[TCS_SIDE_LOCAL] = tcs_get(tn, dir, TCS_SIDE_LOCAL, lport);
-	ports->p[TCS_SIDE_REMOTE] = tcs_get(tn, dir, TCS_SIDE_REMOTE, rport);
+	ports->p[TCS_SIDE_LOCAL] = tcs_get(tn, dir, TCS_SIDE_LOCAL,
+					   skc->skc_num, skc);
+	ports->p[TCS_SIDE_REMOTE] = tcs_get(tn, dir, TCS_SIDE_REMOTE,
+					    ntohs(skc->skc_dport), skc);
 	return tn;
+}
+
+static void tcs_port_inc(const struct tcs_port *port, enum tcs_slot slot)
+{
+	this_cpu_inc(port->pcpu->v[slot]);
+	if (port->fold)
+		this_cpu_inc(port->fold->v[slot]);
 }
 
 void tcs_inc(const struct tcs_ports *ports, enum tcs_slot slot)
@@ -190,7 +246,7 @@ void tcs_inc(const struct tcs_ports *ports, enum tcs_slot slot)
 
 	for (side = 0; side < TCS_NR_SIDES; side++)
 		if (likely(ports->p[side]))
-			this_cpu_inc(ports->p[side]->pcpu->v[slot]);
+			tcs_port_inc(ports->p[side], slot);
 }
 
 /* Count an event of the socket, not of each end: on its local port. */
@@ -201,7 +257,7 @@ void tcs_inc_once(const struct tcs_ports *ports, enum tcs_slot slot)
 	if (unlikely(!port))
 		port = ports->p[TCS_SIDE_REMOTE];
 	if (likely(port))
-		this_cpu_inc(port->pcpu->v[slot]);
+		tcs_port_inc(port, slot);
 }
 
 /* Record a stay of @ns nanoseconds in @state (tn->dir, so tn->hist, exists). */
@@ -259,16 +315,16 @@ static u64 tcs_sum(const struct tcs_port *port, enum tcs_slot slot)
 	return sum;
 }
 
-/* Slots [@first, @last) of @port, summed over the CPUs into @sum. */
-static void tcs_sum_range(const struct tcs_port *port, unsigned int first,
-			  unsigned int last, u64 *sum)
+/* Slots [@first, @last) of @pcpu, summed over the CPUs into @sum. */
+static void tcs_sum_range(const struct tcs_counters __percpu *pcpu,
+			  unsigned int first, unsigned int last, u64 *sum)
 {
 	unsigned int cpu, i;
 
 	for (i = first; i < last; i++)
 		sum[i] = 0;
 	for_each_possible_cpu(cpu) {
-		const struct tcs_counters *c = per_cpu_ptr(port->pcpu, cpu);
+		const struct tcs_counters *c = per_cpu_ptr(pcpu, cpu);
 
 		for (i = first; i < last; i++)
 			sum[i] += READ_ONCE(c->v[i]);
@@ -276,23 +332,24 @@ static void tcs_sum_range(const struct tcs_port *port, unsigned int first,
 }
 
 /*
- * The columns of @port (enum tcs_counter).  Reads are ordered so that no
- * value goes negative: each base before the per-CPU values (which only
- * grow), the exit counts before the entry counts.  @gen and @now come from
- * the last tcs_track_scan().
+ * The columns of a row (enum tcs_counter) from its per-CPU counters and
+ * its @base at the last reset.  Reads are ordered so that no value goes
+ * negative: each base before the per-CPU values (which only grow), the
+ * exit counts before the entry counts.  @oldest_ns is 0 if the row has no
+ * tracked CLOSE_WAIT.
  */
-void tcs_port_read(const struct tcs_port *port, unsigned long gen, u64 now,
-		   u64 *val)
+static void tcs_row_read(const struct tcs_counters __percpu *pcpu,
+			 const u64 *base_now, u64 oldest_ns, u64 now, u64 *val)
 {
 	u64 base[TCS_NR_RESETTABLE], sum[TCS_NR_SLOTS];
 	unsigned int i;
 
 	for (i = 0; i < TCS_NR_RESETTABLE; i++)
-		base[i] = READ_ONCE(port->base[i]);
-	tcs_sum_range(port, TCS_S_TRACK_OUT, TCS_S_TRACK_OUT + TCS_NR_STATES,
+		base[i] = READ_ONCE(base_now[i]);
+	tcs_sum_range(pcpu, TCS_S_TRACK_OUT, TCS_S_TRACK_OUT + TCS_NR_STATES,
 		      sum);
 	smp_rmb();	/* pairs with smp_wmb() in tcs_table_reset() */
-	tcs_sum_range(port, TCS_S_ENTER, TCS_S_TRACK_OUT, sum);
+	tcs_sum_range(pcpu, TCS_S_ENTER, TCS_S_TRACK_OUT, sum);
 	for (i = 0; i < TCS_NR_STATES; i++) {
 		val[TCS_TIME_WAIT + i] = sum[TCS_S_ENTER + i] - base[TCS_S_ENTER + i];
 		val[TCS_TIME_WAIT_NOW + i] = sum[TCS_S_TRACK_IN + i] -
@@ -302,10 +359,37 @@ void tcs_port_read(const struct tcs_port *port, unsigned long gen, u64 now,
 		val[TCS_TW_EXPIRED + i] = sum[TCS_S_TW_EXPIRED + i] -
 					  base[TCS_S_TW_EXPIRED + i];
 	val[TCS_CLOSE_WAIT_OLDEST_MS] = 0;
-	if (READ_ONCE(port->scan_gen) == gen && port->oldest_ns &&
-	    now > port->oldest_ns)
-		val[TCS_CLOSE_WAIT_OLDEST_MS] = div_u64(now - port->oldest_ns,
+	if (oldest_ns && now > oldest_ns)
+		val[TCS_CLOSE_WAIT_OLDEST_MS] = div_u64(now - oldest_ns,
 							NSEC_PER_MSEC);
+}
+
+/* The columns of @port; @gen and @now come from the last tcs_track_scan(). */
+void tcs_port_read(const struct tcs_port *port, unsigned long gen, u64 now,
+		   u64 *val)
+{
+	u64 oldest = READ_ONCE(port->scan_gen) == gen ? port->oldest_ns : 0;
+
+	tcs_row_read(port->pcpu, port->base, oldest, now, val);
+}
+
+/*
+ * The columns of @side's fold row, as tcs_port_read(); false if the
+ * namespace has had no event yet.
+ */
+bool tcs_fold_read(struct tcs_net *tn, enum tcs_side side, unsigned long gen,
+		   u64 now, u64 *val)
+{
+	struct tcs_hist __percpu *hist;
+	const struct tcs_fold *f = &tn->fold[side];
+	u64 oldest = f->scan_gen == gen ? f->oldest_ns : 0;
+
+	if (!READ_ONCE(tn->dir))
+		return false;
+	smp_rmb();	/* tn->hist before tn->dir */
+	hist = READ_ONCE(tn->hist);
+	tcs_row_read(&hist->fold[side], f->base, oldest, now, val);
+	return true;
 }
 
 /* The total of one slot over every port of @tn. */
@@ -345,23 +429,39 @@ void tcs_hist_read(struct tcs_net *tn, struct tcs_hist *sum)
  * Reset moves each port's base to its current totals instead of writing
  * other CPUs' counters, which would race with their increments.
  */
+static void tcs_set_base(u64 *base, const u64 *sum)
+{
+	unsigned int i;
+
+	for (i = 0; i < TCS_NR_RESETTABLE; i++)
+		WRITE_ONCE(base[i], sum[i]);
+	smp_wmb();	/* pairs with smp_rmb() in tcs_row_read() */
+}
+
+/*
+ * A fold row's base is the sum of its ports' new bases, not a snapshot of
+ * its own counters: events between two ports' snapshots, and ports made
+ * behind the walk (base 0), then count in the fold row as in their ports'
+ * rows, and the fold row stays the sum of its ports.
+ */
 void tcs_table_reset(struct tcs_net *tn)
 {
+	u64 sum[TCS_NR_RESETTABLE], fold[TCS_NR_SIDES][TCS_NR_RESETTABLE] = {};
 	struct tcs_port *port;
+	unsigned int side, i;
 	u32 key = 0;
 
 	mutex_lock(&tn->reset_lock);
 	while ((port = tcs_table_next(tn, &key))) {
-		u64 sum[TCS_NR_RESETTABLE];
-		unsigned int i;
-
-		tcs_sum_range(port, 0, TCS_NR_RESETTABLE, sum);
-		for (i = 0; i < TCS_NR_RESETTABLE; i++)
-			WRITE_ONCE(port->base[i], sum[i]);
-		smp_wmb();	/* pairs with smp_rmb() in tcs_port_read() */
+		tcs_sum_range(port->pcpu, 0, TCS_NR_RESETTABLE, sum);
+		tcs_set_base(port->base, sum);
+		for (i = 0; port->fold && i < TCS_NR_RESETTABLE; i++)
+			fold[key >> 16][i] += sum[i];
 		key++;
 		cond_resched();
 	}
+	for (side = 0; side < TCS_NR_SIDES; side++)
+		tcs_set_base(tn->fold[side].base, fold[side]);
 	mutex_unlock(&tn->reset_lock);
 }
 

@@ -44,6 +44,7 @@ struct tcs_counters {
  */
 struct tcs_port {
 	struct tcs_counters __percpu *pcpu;
+	struct tcs_counters __percpu *fold;	/* its side's fold row, or NULL */
 	u64 base[TCS_NR_RESETTABLE];
 	u64 oldest_ns;
 	unsigned long scan_gen;
@@ -65,10 +66,26 @@ struct tcs_chunk {
 	struct tcs_port *port[TCS_CHUNK_SIZE];
 };
 
-/* Time spent in each state by tracked sockets, per CPU. */
+/*
+ * Time spent in each state by tracked sockets, per CPU; and the counters
+ * of the two fold rows of /proc/net/tcp_closestat_folded, which the
+ * probes bump beside those of each folded port (tcs_port.fold).
+ */
 struct tcs_hist {
 	u64 count[TCS_NR_STATES][TCS_HIST_BUCKETS];
 	u64 sum_ms[TCS_NR_STATES];
+	struct tcs_counters fold[TCS_NR_SIDES];
+};
+
+/*
+ * What a fold row has besides its per-CPU counters: as in struct tcs_port,
+ * and the number of ports folded into it.
+ */
+struct tcs_fold {
+	u64 base[TCS_NR_RESETTABLE];
+	u64 oldest_ns;
+	unsigned long scan_gen;
+	atomic_long_t ports;
 };
 
 struct tcs_dir {
@@ -83,6 +100,7 @@ struct tcs_net {
 	atomic_long_t alloc_failed;
 	atomic_long_t ports;
 	atomic_long_t memory;
+	struct tcs_fold fold[TCS_NR_SIDES];
 	struct mutex reset_lock;	/* serializes resets */
 	struct mutex scan_lock;		/* serializes tcs_track_scan() */
 	unsigned long scan_gen;
@@ -121,7 +139,7 @@ struct tcs_sock_info {
 /* table.c */
 void tcs_table_init(struct tcs_net *tn);
 void tcs_table_free(struct tcs_net *tn);
-struct tcs_net *tcs_lookup(const struct net *net, u16 lport, u16 rport,
+struct tcs_net *tcs_lookup(const struct sock_common *skc,
 			   struct tcs_ports *ports);
 void tcs_inc(const struct tcs_ports *ports, enum tcs_slot slot);
 void tcs_inc_once(const struct tcs_ports *ports, enum tcs_slot slot);
@@ -130,6 +148,8 @@ void tcs_hist_add(struct tcs_net *tn, enum tcs_state state, u64 ns);
 struct tcs_port *tcs_table_next(struct tcs_net *tn, u32 *key);
 void tcs_port_read(const struct tcs_port *port, unsigned long gen, u64 now,
 		   u64 *val);
+bool tcs_fold_read(struct tcs_net *tn, enum tcs_side side, unsigned long gen,
+		   u64 now, u64 *val);
 void tcs_hist_read(struct tcs_net *tn, struct tcs_hist *sum);
 void tcs_table_reset(struct tcs_net *tn);
 

@@ -537,10 +537,18 @@ void tcs_track_purge(struct tcs_net *tn)
 	}
 }
 
+static void tcs_fold_oldest(struct tcs_fold *f, unsigned long gen, u64 since)
+{
+	if (f->scan_gen != gen || since < f->oldest_ns)
+		f->oldest_ns = since;
+	f->scan_gen = gen;
+}
+
 /*
- * Find the oldest tracked CLOSE_WAIT of every port of @tn: afterwards
- * port->oldest_ns is valid where port->scan_gen equals the returned
- * generation.  Called with tn->scan_lock held.
+ * Find the oldest tracked CLOSE_WAIT of every port of @tn, and of each
+ * fold row: afterwards port->oldest_ns is valid where port->scan_gen
+ * equals the returned generation, and so is tn->fold[side].oldest_ns.
+ * Called with tn->scan_lock held.
  */
 unsigned long tcs_track_scan(struct tcs_net *tn)
 {
@@ -568,6 +576,9 @@ unsigned long tcs_track_scan(struct tcs_net *tn)
 				    t->info.since < port->oldest_ns)
 					port->oldest_ns = t->info.since;
 				WRITE_ONCE(port->scan_gen, gen);
+				if (port->fold)
+					tcs_fold_oldest(&tn->fold[side], gen,
+							t->info.since);
 			}
 		}
 		spin_unlock_irqrestore(&b->lock, flags);

@@ -128,6 +128,40 @@ enum tcs_state {
 #define TCS_SOCK_COL_AGE	"age_ms"
 #define TCS_SOCK_COL_INODE	"inode"
 
+/*
+ * /proc/net/tcp_closestat_folded (per network namespace, read-only): the
+ * rows of tcp_closestat with the ports of clients folded.  The header
+ *	side port folded ports port_lo port_hi <the tcp_closestat columns>
+ * then, per side ("local" rows first), at most one fold row, then one row
+ * per port that is not folded, ports ascending.  Each port is classified
+ * once, by the first socket the module counts on it:
+ *   a socket bound to its port by hand (bind() to a port): neither port
+ *	is folded;
+ *   a listener's child: its peer's port is folded, its own is not;
+ *   any other socket whose port is in net.ipv4.ip_local_port_range, a
+ *	client's (connect() or bind() to port 0 picked the port): its own
+ *	port is folded, its peer's is not; outside the range, its peer's.
+ * A timewait socket seen before its full socket (the module loaded while
+ * it was in FIN_WAIT2) is classified by the range alone.
+ *   fold row	port 0, folded 1, ports the number of distinct ports
+ *		folded into it since the namespace's first event, port_lo
+ *		port_hi the range when the read began (local) or 1 65535
+ *		(remote);
+ *		each column the sum over those ports (close_wait_oldest_ms
+ *		their maximum), counted by the probes as they count the
+ *		ports, so totals only grow and equal tcp_closestat's sums
+ *   other rows	folded 0, ports 1, port_lo = port_hi = port, and the
+ *		columns of the port's row in tcp_closestat
+ * Columns are found by name: later versions only append columns.
+ */
+#define TCS_PROC_FOLDED_NAME	"tcp_closestat_folded"
+#define TCS_PROC_FOLDED_PATH	"/proc/net/" TCS_PROC_FOLDED_NAME
+
+#define TCS_FOLD_COL_FOLDED	"folded"
+#define TCS_FOLD_COL_PORTS	"ports"
+#define TCS_FOLD_COL_PORT_LO	"port_lo"
+#define TCS_FOLD_COL_PORT_HI	"port_hi"
+
 /* Lines of /proc/net/tcp_closestat_stat. */
 #define TCS_STAT_ALLOC_FAILED	"alloc_failed"
 #define TCS_STAT_PORTS		"ports"
