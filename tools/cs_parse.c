@@ -205,7 +205,11 @@ int cs_table_add_row(struct cs_table *t, unsigned int side,
 		t->cap = cap;
 	}
 	t->rows[t->nrows].side = side;
+	t->rows[t->nrows].folded = false;
 	t->rows[t->nrows].port = port;
+	t->rows[t->nrows].port_lo = port;
+	t->rows[t->nrows].port_hi = port;
+	t->rows[t->nrows].nports = 1;
 	memset(cs_vals(t, t->nrows), 0, t->ncols * sizeof(uint64_t));
 	t->nrows++;
 	return 0;
@@ -350,6 +354,109 @@ int cs_parse_table(const char *buf, size_t len, struct cs_table *t,
 		cs_table_free(t);
 		return -1;
 	}
+	return 0;
+}
+
+enum { FOLD_FOLDED, FOLD_PORTS, FOLD_LO, FOLD_HI, FOLD_NR_COLS };
+
+static const char *const fold_cols[FOLD_NR_COLS] = {
+	TCS_FOLD_COL_FOLDED, TCS_FOLD_COL_PORTS, TCS_FOLD_COL_PORT_LO,
+	TCS_FOLD_COL_PORT_HI,
+};
+
+/* Check the key columns of row i (line i + 2) and move them into it. */
+static int fold_row(struct cs_table *t, size_t i, const int *col,
+		    char *err, size_t errlen)
+{
+	struct cs_row *r = &t->rows[i];
+	const uint64_t *v = cs_vals(t, i);
+	uint64_t folded = v[col[FOLD_FOLDED]], ports = v[col[FOLD_PORTS]];
+	uint64_t lo = v[col[FOLD_LO]], hi = v[col[FOLD_HI]];
+	unsigned long lineno = i + 2;
+
+	if (folded > 1)
+		return fail(err, errlen, "line %lu: folded %llu is not 0 or 1",
+			    lineno, (unsigned long long)folded);
+	if (!folded) {
+		if (!r->port || ports != 1 || lo != r->port || hi != r->port)
+			return fail(err, errlen,
+				    "line %lu: port %u: want ports 1, port_lo and port_hi %u",
+				    lineno, r->port, r->port);
+		return 0;
+	}
+	if (r->port)
+		return fail(err, errlen, "line %lu: fold row with port %u, not 0",
+			    lineno, r->port);
+	if (!lo || lo > hi || hi >= CS_NR_PORTS)
+		return fail(err, errlen, "line %lu: bad fold range %llu-%llu",
+			    lineno, (unsigned long long)lo,
+			    (unsigned long long)hi);
+	/* ports classified under an earlier range stay folded */
+	if (!ports || ports >= CS_NR_PORTS)
+		return fail(err, errlen, "line %lu: fold row of %llu ports",
+			    lineno, (unsigned long long)ports);
+	r->folded = true;
+	r->port_lo = lo;
+	r->port_hi = hi;
+	r->nports = ports;
+	return 0;
+}
+
+/* Remove the columns marked in drop[] from t; rows move down in place. */
+static void drop_cols(struct cs_table *t, const bool *drop)
+{
+	unsigned int c, n = 0, k;
+	size_t i;
+
+	for (c = 0; c < t->ncols; c++)
+		if (!drop[c])
+			n++;
+	for (i = 0; i < t->nrows; i++) {
+		const uint64_t *src = t->vals + i * t->ncols;
+		uint64_t *dst = t->vals + i * n;
+
+		for (c = 0, k = 0; c < t->ncols; c++)
+			if (!drop[c])
+				dst[k++] = src[c];
+	}
+	for (c = 0, k = 0; c < t->ncols; c++)
+		if (!drop[c])
+			memmove(t->cols[k++], t->cols[c], sizeof(t->cols[c]));
+	/* no stale name past the last column: tables compare whole */
+	for (c = n; c < t->ncols; c++)
+		memset(t->cols[c], 0, sizeof(t->cols[c]));
+	t->ncols = n;
+	for (k = 0; k < TCS_NR_COUNTERS; k++)
+		t->counter_col[k] = cs_table_col(t, cs_counter_names[k]);
+}
+
+int cs_parse_folded(const char *buf, size_t len, struct cs_table *t,
+		     char *err, size_t errlen)
+{
+	bool drop[CS_MAX_COLS] = { false };
+	int col[FOLD_NR_COLS];
+	unsigned int k;
+	size_t i;
+
+	if (cs_parse_table(buf, len, t, err, errlen))
+		return -1;
+	for (k = 0; k < FOLD_NR_COLS; k++) {
+		col[k] = cs_table_col(t, fold_cols[k]);
+		if (col[k] < 0) {
+			cs_table_free(t);
+			return fail(err, errlen, "line 1: missing column '%s'",
+				    fold_cols[k]);
+		}
+		drop[col[k]] = true;
+	}
+	for (i = 0; i < t->nrows; i++) {
+		if (fold_row(t, i, col, err, errlen)) {
+			cs_table_free(t);
+			return -1;
+		}
+	}
+	drop_cols(t, drop);
+	t->folded = true;
 	return 0;
 }
 

@@ -29,13 +29,22 @@
 extern const char *const cs_side_names[TCS_NR_SIDES];
 extern const char *const cs_counter_names[TCS_NR_COUNTERS];
 
+/*
+ * A row of either file.  A fold row of tcp_closestat_folded has port 0,
+ * folded set, and covers nports ports of port_lo..port_hi; every other row
+ * is one port: nports 1, port_lo = port_hi = port.
+ */
 struct cs_row {
 	uint8_t side;		/* TCS_SIDE_LOCAL or TCS_SIDE_REMOTE */
+	bool folded;
 	uint16_t port;
+	uint16_t port_lo, port_hi;
+	uint32_t nports;
 };
 
-/* /proc/net/tcp_closestat */
+/* /proc/net/tcp_closestat or /proc/net/tcp_closestat_folded */
 struct cs_table {
+	bool folded;				/* from tcp_closestat_folded */
 	unsigned int ncols;			/* value columns */
 	char cols[CS_MAX_COLS][CS_MAX_NAME + 1];
 	int counter_col[TCS_NR_COUNTERS];	/* column of each known name, or -1 */
@@ -119,6 +128,13 @@ void cs_socks_free(struct cs_socks *s);
 int cs_parse_table(const char *buf, size_t len, struct cs_table *t,
 		    char *err, size_t errlen);
 void cs_table_free(struct cs_table *t);
+/*
+ * /proc/net/tcp_closestat_folded: parsed as a table, then its folded,
+ * ports, port_lo and port_hi columns are checked, moved into each row's
+ * fields and removed, so that the value columns are tcp_closestat's.
+ */
+int cs_parse_folded(const char *buf, size_t len, struct cs_table *t,
+		     char *err, size_t errlen);
 /* Append a row (zero values); -1 on allocation failure. */
 int cs_table_add_row(struct cs_table *t, unsigned int side,
 		      unsigned int port);

@@ -2,7 +2,7 @@
 /*
  * libFuzzer target for cs_parse.  The first byte picks the parser ('0'
  * table, '1' stat, '2' options, '3' histogram, '4' sockets, '5' the
- * sysctl files, other bytes modulo 6), the rest is its input.  Besides "no crash, no leak, no undefined behaviour"
+ * sysctl files, '6' folded table, other bytes modulo 7), the rest is its input.  Besides "no crash, no leak, no undefined behaviour"
  * it checks what a caller relies on: an accepted table has valid keys, no
  * duplicate rows and survives a round trip through its /proc text; a
  * refused input leaves a one-line message.
@@ -23,11 +23,14 @@ static void check_err(int r, const char *err)
 		abort();
 }
 
-/* The table as the module would print it. */
+/*
+ * The table as the module would print it: tcp_closestat, or with
+ * t->folded tcp_closestat_folded (its four key columns after the port).
+ */
 static char *format_table(const struct cs_table *t, size_t *lenp)
 {
-	size_t cap = 64 + t->ncols * (CS_MAX_NAME + 1) +
-		     t->nrows * (16 + t->ncols * 21), len;
+	size_t cap = 128 + t->ncols * (CS_MAX_NAME + 1) +
+		     t->nrows * (64 + t->ncols * 21), len;
 	char *buf = malloc(cap);
 	unsigned int c;
 	size_t i;
@@ -35,12 +38,22 @@ static char *format_table(const struct cs_table *t, size_t *lenp)
 	if (!buf)
 		abort();
 	len = snprintf(buf, cap, "%s %s", TCS_COL_SIDE, TCS_COL_PORT);
+	if (t->folded)
+		len += snprintf(buf + len, cap - len, " %s %s %s %s",
+				TCS_FOLD_COL_FOLDED, TCS_FOLD_COL_PORTS,
+				TCS_FOLD_COL_PORT_LO, TCS_FOLD_COL_PORT_HI);
 	for (c = 0; c < t->ncols; c++)
 		len += snprintf(buf + len, cap - len, " %s", t->cols[c]);
 	len += snprintf(buf + len, cap - len, "\n");
 	for (i = 0; i < t->nrows; i++) {
+		const struct cs_row *r = &t->rows[i];
+
 		len += snprintf(buf + len, cap - len, "%s %u",
-				cs_side_names[t->rows[i].side], t->rows[i].port);
+				cs_side_names[r->side], r->port);
+		if (t->folded)
+			len += snprintf(buf + len, cap - len, " %d %u %u %u",
+					r->folded, r->nports, r->port_lo,
+					r->port_hi);
 		for (c = 0; c < t->ncols; c++)
 			len += snprintf(buf + len, cap - len, " %llu",
 					(unsigned long long)cs_vals(t, i)[c]);
@@ -76,6 +89,60 @@ static void fuzz_table(const char *data, size_t size)
 
 	text = format_table(&t, &len);
 	if (cs_parse_table(text, len, &u, err, sizeof(err)))
+		abort();
+	if (u.ncols != t.ncols || u.nrows != t.nrows ||
+	    memcmp(u.cols, t.cols, sizeof(t.cols)) ||
+	    (t.nrows && (memcmp(u.rows, t.rows, t.nrows * sizeof(*t.rows)) ||
+			 memcmp(u.vals, t.vals,
+				t.nrows * t.ncols * sizeof(*t.vals)))))
+		abort();
+	free(text);
+	cs_table_free(&u);
+	cs_table_free(&t);
+}
+
+/*
+ * An accepted folded table: fold rows are port 0 with a range and at
+ * least one port, other rows one port; the key columns are gone; it
+ * survives a round trip.
+ */
+static void fuzz_folded(const char *data, size_t size)
+{
+	char err[CS_ERR_LEN] = "";
+	struct cs_table t, u;
+	unsigned int c;
+	size_t i, len;
+	char *text;
+	int r;
+
+	r = cs_parse_folded(data, size, &t, err, sizeof(err));
+	check_err(r, err);
+	if (r)
+		return;
+	if (!t.folded || t.ncols < CS_NR_REQUIRED)
+		abort();
+	for (c = 0; c < t.ncols; c++)
+		if (!strcmp(t.cols[c], TCS_FOLD_COL_FOLDED) ||
+		    !strcmp(t.cols[c], TCS_FOLD_COL_PORT_LO))
+			abort();
+	for (i = 0; i < t.nrows; i++) {
+		const struct cs_row *row = &t.rows[i];
+
+		if (row->side >= TCS_NR_SIDES)
+			abort();
+		if (!row->folded) {
+			if (!row->port || row->nports != 1 ||
+			    row->port_lo != row->port || row->port_hi != row->port)
+				abort();
+			continue;
+		}
+		if (row->port || !row->port_lo || row->port_lo > row->port_hi ||
+		    !row->nports || row->nports >= CS_NR_PORTS)
+			abort();
+	}
+
+	text = format_table(&t, &len);
+	if (cs_parse_folded(text, len, &u, err, sizeof(err)))
 		abort();
 	if (u.ncols != t.ncols || u.nrows != t.nrows ||
 	    memcmp(u.cols, t.cols, sizeof(t.cols)) ||
@@ -269,7 +336,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 
 	if (size < 1)
 		return 0;
-	switch ((unsigned char)(data[0] - '0') % 6) {
+	switch ((unsigned char)(data[0] - '0') % 7) {
 	case 0:
 		fuzz_table(text, size - 1);
 		break;
@@ -285,8 +352,11 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 	case 4:
 		fuzz_sockets(text, size - 1);
 		break;
-	default:
+	case 5:
 		fuzz_sysctl(text, size - 1);
+		break;
+	default:
+		fuzz_folded(text, size - 1);
 		break;
 	}
 	return 0;

@@ -812,6 +812,103 @@ static void test_sysctl(void)
 		      "invalid --top '-1' (want 0 for all, or a positive integer)");
 }
 
+/* ---- tcp_closestat_folded -------------------------------------------- */
+
+#define FHDR "side port folded ports port_lo port_hi time_wait close_wait fin_wait2\n"
+
+static void folded_bad(const char *what, const char *text, const char *want)
+{
+	char err[CS_ERR_LEN] = "", name[NAME_LEN];
+	struct cs_table t;
+	int r = cs_parse_folded(text, strlen(text), &t, err, sizeof(err));
+
+	snprintf(name, sizeof(name), "folded: %s refused", what);
+	check_refused(name, r, err, want);
+	if (r == 0)
+		cs_table_free(&t);
+}
+
+#define FOLDED_TESTS	18
+
+static void test_folded(void)
+{
+	static const char example[] = FHDR
+		"local 0 1 300 32768 60999 300 0 1\n"
+		"local 40000 0 1 40000 40000 5 0 0\n"
+		"remote 0 1 5 1 65535 5 0 0\n"
+		"remote 8080 0 1 8080 8080 300 2 0\n";
+	char err[CS_ERR_LEN] = "";
+	const struct cs_row *r;
+	struct cs_table t;
+	bool ok;
+	int rc;
+
+	rc = cs_parse_folded(example, strlen(example), &t, err, sizeof(err));
+	ok = rc == 0;
+	check(ok, "folded: example parses", "refused: %s", err);
+	check_parsed(ok, t.folded && t.ncols == 3 && t.nrows == 4,
+		     "folded: key columns removed, 4 rows",
+		     "got folded %d, %u columns, %zu rows", t.folded, t.ncols,
+		     t.nrows);
+	check_parsed(ok, !strcmp(t.cols[0], "time_wait") &&
+		     !strcmp(t.cols[2], "fin_wait2") &&
+		     t.counter_col[TCS_TIME_WAIT] == 0 &&
+		     t.counter_col[TCS_FIN_WAIT2] == 2,
+		     "folded: value columns are tcp_closestat's",
+		     "got %s.. %s, time_wait %d fin_wait2 %d", t.cols[0],
+		     t.cols[2], t.counter_col[TCS_TIME_WAIT],
+		     t.counter_col[TCS_FIN_WAIT2]);
+	r = ok ? &t.rows[0] : NULL;
+	check_parsed(ok, r->folded && r->side == TCS_SIDE_LOCAL && !r->port &&
+		     r->port_lo == 32768 && r->port_hi == 60999 &&
+		     r->nports == 300,
+		     "folded: row 0 is the local fold of 300 ports",
+		     "got folded %d side %u port %u %u-%u ports %u", r->folded,
+		     r->side, r->port, r->port_lo, r->port_hi, r->nports);
+	check_parsed(ok, cs_vals(&t, 0)[0] == 300 && cs_vals(&t, 0)[2] == 1,
+		     "folded: row 0 values", "got %llu %llu",
+		     (unsigned long long)cs_vals(&t, 0)[0],
+		     (unsigned long long)cs_vals(&t, 0)[2]);
+	r = ok ? &t.rows[1] : NULL;
+	check_parsed(ok, !r->folded && r->port == 40000 && r->nports == 1 &&
+		     r->port_lo == 40000 && r->port_hi == 40000,
+		     "folded: row 1 is port 40000 alone",
+		     "got folded %d port %u ports %u", r->folded, r->port,
+		     r->nports);
+	check_parsed(ok, cs_vals(&t, 3)[0] == 300 && cs_vals(&t, 3)[1] == 2,
+		     "folded: row 3 values", "got %llu %llu",
+		     (unsigned long long)cs_vals(&t, 3)[0],
+		     (unsigned long long)cs_vals(&t, 3)[1]);
+	if (ok)
+		cs_table_free(&t);
+
+	folded_bad("no folded column",
+		   "side port ports port_lo port_hi time_wait close_wait fin_wait2\n",
+		   "line 1: missing column 'folded'");
+	folded_bad("no port_hi column",
+		   "side port folded ports port_lo time_wait close_wait fin_wait2\n",
+		   "line 1: missing column 'port_hi'");
+	folded_bad("folded 2", FHDR "local 0 2 1 1 2 0 0 0\n",
+		   "line 2: folded 2 is not 0 or 1");
+	folded_bad("port row with a range", FHDR "local 80 0 1 80 81 0 0 0\n",
+		   "line 2: port 80: want ports 1, port_lo and port_hi 80");
+	folded_bad("port row of 2 ports", FHDR "local 80 0 2 80 80 0 0 0\n",
+		   "line 2: port 80: want ports 1, port_lo and port_hi 80");
+	folded_bad("port 0 not folded", FHDR "local 0 0 1 0 0 0 0 0\n",
+		   "line 2: port 0: want ports 1, port_lo and port_hi 0");
+	folded_bad("fold row with a port", FHDR "local 5 1 1 1 9 0 0 0\n",
+		   "line 2: fold row with port 5, not 0");
+	folded_bad("fold range reversed", FHDR "local 0 1 1 9 1 0 0 0\n",
+		   "line 2: bad fold range 9-1");
+	folded_bad("fold range past 65535", FHDR "local 0 1 1 1 65536 0 0 0\n",
+		   "line 2: bad fold range 1-65536");
+	folded_bad("fold of 65536 ports",
+		   FHDR "local 0 1 65536 1 65535 0 0 0\n",
+		   "line 2: fold row of 65536 ports");
+	folded_bad("fold of no port", FHDR "local 0 1 0 1 10 1 0 0\n",
+		   "line 2: fold row of 0 ports");
+}
+
 /* Each group with the number of results it reports: the plan is their sum. */
 static const struct {
 	const char *name;
@@ -823,6 +920,7 @@ static const struct {
 	{ "stat",		test_stat,		STAT_TESTS },
 	{ "hist",		test_hist,		HIST_TESTS },
 	{ "sockets",		test_sockets,		SOCKETS_TESTS },
+	{ "folded",		test_folded,		FOLDED_TESTS },
 	{ "options",		test_options,		OPTIONS_TESTS },
 	{ "sysctl",		test_sysctl,		SYSCTL_TESTS },
 };
