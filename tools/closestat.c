@@ -116,6 +116,7 @@ static struct {
 	bool numeric, no_header, zeros, json, prom, stat, reset;
 	bool extended, hist, stuck, check_kernel, all_netns;
 	bool exhaustion, top_set;	/* -x, --top */
+	bool all_ports;			/* -a, or implied by -p */
 	unsigned long top;		/* --top: 0 all */
 	const char *btf;		/* --btf: check this file's BTF */
 	uint64_t stuck_ms;		/* --stuck: at least this old */
@@ -131,7 +132,7 @@ static struct {
 } opt;
 
 static char table_path[4096], stat_path[4096], ctl_path[4096];
-static char hist_path[4096], sockets_path[4096];
+static char hist_path[4096], sockets_path[4096], folded_path[4096];
 static char output_tmp[4096];	/* --output's file until renamed, else "" */
 
 /* "closestat: " and the message on stderr, without a newline. */
@@ -185,11 +186,12 @@ static void usage(FILE *f)
 "Show how many TCP sockets entered TIME_WAIT, CLOSE_WAIT and FIN_WAIT2,\n"
 "per port and side, in this network namespace (" TCS_PROC_PATH ").\n"
 "\n"
+"  -a, --all-ports        a row for every port: clients' ports are not folded\n"
 "  -n, --numeric          show port numbers, not service names\n"
 "  -H, --no-header        omit the header line\n"
 "  -z, --zeros            also show rows whose shown counters are zero\n"
 "                         (with -p: every listed port, even if never seen)\n"
-"  -p, --port=LIST        only these ports: 8080,8443 or 8000-8100\n"
+"  -p, --port=LIST        only these ports: 8080,8443 or 8000-8100 (implies -a)\n"
 "  -l, --local            only local ports (our end listens or is bound there)\n"
 "  -r, --remote           only remote ports (the peer's port)\n"
 "  -s, --state=LIST       only these columns, e.g. %s,%s\n"
@@ -224,12 +226,18 @@ static void usage(FILE *f)
 "  -h, --help             show this help\n"
 "      --version          show the version\n"
 "\n"
+"Clients' ports are one row per side (" TCS_PROC_FOLDED_PATH "): the\n"
+"local ports connect() picked from the ephemeral range, shown as that range,\n"
+"and the peers' ports of the connections our services accepted, shown as\n"
+"1-65535; the ports column says how many ports a row covers.\n"
+"\n"
 "Rows are sorted busiest first.  TCS_PROC_DIR=DIR reads the files from DIR\n"
 "instead of /proc/net, TCS_SYSCTL_DIR=DIR -x's sysctl files instead of\n"
 SYSCTL_DIR " (for testing).\n"
 "\n"
 "EXAMPLES:\n"
-"    " PROG "                  # every (side, port), busiest first\n"
+"    " PROG "                  # busiest first, clients' ports folded\n"
+"    " PROG " -a               # every (side, port), clients' ports too\n"
 "    " PROG " -e -p 8080       # every column of port 8080\n"
 "    " PROG " -r -s time_wait  # clients' TIME_WAIT, by the service port\n"
 "    " PROG " -i 1 -c 3        # rates per second, three times\n"
@@ -313,12 +321,15 @@ static void set_paths(void)
 		snprintf(hist_path, sizeof(hist_path), "%s/%s", dir, TCS_PROC_HIST_NAME);
 		snprintf(sockets_path, sizeof(sockets_path), "%s/%s", dir,
 			 TCS_PROC_SOCKETS_NAME);
+		snprintf(folded_path, sizeof(folded_path), "%s/%s", dir,
+			 TCS_PROC_FOLDED_NAME);
 	} else {
 		snprintf(table_path, sizeof(table_path), "%s", TCS_PROC_PATH);
 		snprintf(stat_path, sizeof(stat_path), "%s", TCS_PROC_STAT_PATH);
 		snprintf(ctl_path, sizeof(ctl_path), "%s", TCS_PROC_CTL_PATH);
 		snprintf(hist_path, sizeof(hist_path), "%s", TCS_PROC_HIST_PATH);
 		snprintf(sockets_path, sizeof(sockets_path), "%s", TCS_PROC_SOCKETS_PATH);
+		snprintf(folded_path, sizeof(folded_path), "%s", TCS_PROC_FOLDED_PATH);
 	}
 }
 
@@ -381,12 +392,32 @@ static char *read_file(const char *path, size_t *lenp)
 	return read_file_opt(path, lenp, false);
 }
 
+/* Set when a module without tcp_closestat_folded gave every port. */
+static bool not_folded;
+
+/*
+ * The counters: folded by the module (tcp_closestat_folded) unless -a, or
+ * every port.  A module older than the folded file gives every port, said
+ * on stderr once the output is complete (main()): closestat never folds
+ * by itself, so it never folds a service port away.
+ */
 static void read_table(struct cs_table *t)
 {
 	char err[CS_ERR_LEN];
+	char *buf = NULL;
 	size_t len;
-	char *buf = read_file(table_path, &len);
 
+	if (!opt.all_ports) {
+		buf = read_file_opt(folded_path, &len, true);
+		if (buf) {
+			if (cs_parse_folded(buf, len, t, err, sizeof(err)))
+				die("%s: %s", folded_path, err);
+			free(buf);
+			return;
+		}
+	}
+	buf = read_file(table_path, &len);
+	not_folded = !opt.all_ports;
 	if (cs_parse_table(buf, len, t, err, sizeof(err)))
 		die("%s: %s", table_path, err);
 	free(buf);
@@ -855,7 +886,16 @@ static void print_cells(const struct cell *cells, size_t nrows,
 	free(width);
 }
 
-/* The side and port cells of row i of v (i < 0: the header). */
+/* side and port, and in a folded table the ports a row covers */
+static unsigned int key_ncells(const struct view *v)
+{
+	return v->t.folded ? 3 : 2;
+}
+
+/*
+ * The key_ncells() cells of row i of v (i < 0: the header): side, port
+ * (a fold row's range), and with the fold how many ports the row covers.
+ */
 static void key_cells(struct cell *cells, const struct view *v, ssize_t i)
 {
 	const struct cs_row *r;
@@ -863,17 +903,25 @@ static void key_cells(struct cell *cells, const struct view *v, ssize_t i)
 	if (i < 0) {
 		set_cell(&cells[0], TCS_COL_SIDE);
 		set_cell(&cells[1], TCS_COL_PORT);
+		if (v->t.folded)
+			set_cell(&cells[2], TCS_FOLD_COL_PORTS);
 		return;
 	}
 	r = &v->t.rows[v->row[i]];
 	set_cell(&cells[0], cs_side_names[r->side]);
-	port_name(r->port, cells[1].s, sizeof(cells[1].s));
+	if (r->folded)
+		snprintf(cells[1].s, sizeof(cells[1].s), "%u-%u", r->port_lo,
+			 r->port_hi);
+	else
+		port_name(r->port, cells[1].s, sizeof(cells[1].s));
 	cells[1].len = strlen(cells[1].s);
+	if (v->t.folded)
+		cells[2].len = fmt_u64(cells[2].s, r->nports);
 }
 
 static void print_table(const struct view *v)
 {
-	unsigned int ncells = 2 + v->ncols;
+	unsigned int nkey = key_ncells(v), ncells = nkey + v->ncols;
 	struct cell *cells = calloc((v->nrows + 1) * ncells, sizeof(*cells));
 	ssize_t i;
 
@@ -881,9 +929,9 @@ static void print_table(const struct view *v)
 		die("out of memory");
 	for (i = -1; i < (ssize_t)v->nrows; i++) {
 		key_cells(cells + (i + 1) * ncells, v, i);
-		counter_cells(cells + (i + 1) * ncells + 2, v, i);
+		counter_cells(cells + (i + 1) * ncells + nkey, v, i);
 	}
-	print_cells(cells, v->nrows, ncells, 2);
+	print_cells(cells, v->nrows, ncells, nkey);
 	free(cells);
 }
 
@@ -910,6 +958,13 @@ static void json_ports(struct jsonw *w, const struct view *v)
 		jsonw_start_object(w);
 		jsonw_string_field(w, TCS_COL_SIDE, cs_side_names[r->side]);
 		jsonw_u64_field(w, TCS_COL_PORT, r->port);
+		if (v->t.folded) {
+			jsonw_name(w, TCS_FOLD_COL_FOLDED);
+			jsonw_bool(w, r->folded);
+			jsonw_u64_field(w, TCS_FOLD_COL_PORTS, r->nports);
+			jsonw_u64_field(w, TCS_FOLD_COL_PORT_LO, r->port_lo);
+			jsonw_u64_field(w, TCS_FOLD_COL_PORT_HI, r->port_hi);
+		}
 		for (c = 0; c < v->ncols; c++)
 			jsonw_u64_field(w, v->t.cols[v->col[c]], val[v->col[c]]);
 		if (v->rate) {
@@ -1082,6 +1137,9 @@ static const struct {
 	  "The max_tracked module parameter: most sockets tracked at once." },
 };
 
+/* The port label of a fold row: one series per side for clients' ports. */
+#define PROM_FOLDED_PORT	"ephemeral"
+
 static void print_prom(const struct view *v, const struct cs_stat *s)
 {
 	size_t missed = strlen(TCS_STAT_MISSED_PREFIX);
@@ -1109,7 +1167,10 @@ static void print_prom(const struct view *v, const struct cs_stat *s)
 		for (i = 0; i < v->nrows; i++) {
 			const struct cs_row *r = &v->t.rows[v->row[i]];
 
-			fmt_u64(port, r->port);
+			if (r->folded)
+				snprintf(port, sizeof(port), PROM_FOLDED_PORT);
+			else
+				fmt_u64(port, r->port);
 			prom_sample(name, prom_value(val, sizeof(val),
 				    cs_vals(&v->t, v->row[i])[v->col[c]], ms),
 				    TCS_COL_SIDE, cs_side_names[r->side],
@@ -1869,7 +1930,7 @@ static void print_table_all(const struct netns_list *l)
 	const struct view *v0 = NULL;
 	struct ns_row *rows;
 	struct cell *cells;
-	unsigned int ncells, c;
+	unsigned int nkey, ncells, c;
 	size_t n = 0, i, j;
 	char label[300];
 
@@ -1885,7 +1946,8 @@ static void print_table_all(const struct netns_list *l)
 	if (!v0)
 		return;
 	rows = calloc(n ? n : 1, sizeof(*rows));
-	ncells = 4 + v0->ncols;
+	nkey = key_ncells(v0);
+	ncells = 2 + nkey + v0->ncols;
 	cells = calloc((n + 1) * ncells, sizeof(*cells));
 	if (!rows || !cells)
 		die("out of memory");
@@ -1896,7 +1958,7 @@ static void print_table_all(const struct netns_list *l)
 		if (!l->ns[i].read)
 			continue;
 		/* one module writes every namespace's file: the same columns */
-		if (v->ncols != v0->ncols)
+		if (v->ncols != v0->ncols || v->t.folded != v0->t.folded)
 			die("network namespaces %llu and %llu: different columns",
 			    (unsigned long long)l->ns[i].inode,
 			    (unsigned long long)ns0->inode);
@@ -1922,16 +1984,16 @@ static void print_table_all(const struct netns_list *l)
 	set_cell(&cells[0], "netns");
 	set_cell(&cells[1], "name");
 	key_cells(cells + 2, v0, -1);
-	counter_cells(cells + 4, v0, -1);
+	counter_cells(cells + 2 + nkey, v0, -1);
 	for (i = 0; i < n; i++) {
 		struct cell *row = cells + (i + 1) * ncells;
 
 		row[0].len = fmt_u64(row[0].s, rows[i].ns->inode);
 		set_cell(&row[1], netns_label(rows[i].ns, label, sizeof(label)));
 		key_cells(row + 2, &rows[i].ns->v, rows[i].i);
-		counter_cells(row + 4, &rows[i].ns->v, rows[i].i);
+		counter_cells(row + 2 + nkey, &rows[i].ns->v, rows[i].i);
 	}
-	print_cells(cells, n, ncells, 4);
+	print_cells(cells, n, ncells, 2 + nkey);
 	free(cells);
 	free(rows);
 }
@@ -2452,6 +2514,7 @@ static void run_once(void)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
+		{ "all-ports",	no_argument,		NULL, 'a' },
 		{ "numeric",	no_argument,		NULL, 'n' },
 		{ "no-header",	no_argument,		NULL, 'H' },
 		{ "zeros",	no_argument,		NULL, 'z' },
@@ -2484,11 +2547,14 @@ int main(int argc, char **argv)
 	unsigned int others = 0;	/* options --check-kernel does not take */
 	int ch, status = 0;
 
-	while ((ch = getopt_long(argc, argv, "nHzp:lrs:ei:c:jo:SN:Axh", longopts,
+	while ((ch = getopt_long(argc, argv, "anHzp:lrs:ei:c:jo:SN:Axh", longopts,
 				 NULL)) != -1) {
 		if (ch != 'j' && ch != OPT_CHECK_KERNEL && ch != OPT_BTF)
 			others++;
 		switch (ch) {
+		case 'a':
+			opt.all_ports = true;
+			break;
 		case 'n':
 			opt.numeric = true;
 			break;
@@ -2618,6 +2684,12 @@ int main(int argc, char **argv)
 	if (opt.exhaustion && (local || remote || opt.zeros || opt.states ||
 			       opt.extended))
 		die_usage("-l, -r, -z, -s and -e do not apply to --exhaustion (-p: remote ports)");
+	if (opt.all_ports && (opt.exhaustion || opt.hist || opt.stuck ||
+			      opt.stat || opt.reset))
+		die_usage("-a does not apply to -x, --hist, --stuck, -S or --reset");
+	/* the ports asked for by name are shown by name, never folded */
+	if (opt.ports_set)
+		opt.all_ports = true;
 	if (opt.btf && !opt.check_kernel)
 		die_usage("--btf needs --check-kernel");
 	if (opt.check_kernel) {
@@ -2667,5 +2739,8 @@ int main(int argc, char **argv)
 		output_commit();
 	else if (fflush(stdout) || ferror(stdout))
 		die("stdout: %s", strerror(errno));
+	if (not_folded)
+		warn("%s: %s: this module does not fold clients' ports; showing every port",
+		     folded_path, strerror(ENOENT));
 	return status;
 }
