@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # closestat, the reader, against the module after real workloads: its
-# table (default and -e), JSON and Prometheus output equal
+# table (-a and -a -e), JSON and Prometheus output equal
 # /proc/net/tcp_closestat; the filters, -N, -i/-c, --reset (as root and as
 # nobody), --exhaustion on made-up files, and every error path with its
 # exact message and exit status.
@@ -112,9 +112,9 @@ workload() {
 
 # ---- tests ------------------------------------------------------------------
 
-# -e: every column of /proc, every row.
+# -a -e: every column of /proc, every row.
 test_table_equals_proc() {
-	in_a "$CS" -n -e >"$TMP/tool" || return 1
+	in_a "$CS" -a -n -e >"$TMP/tool" || return 1
 	expect "header" "$(head -n 1 "$TMP/tool" | norm)" \
 		"$(in_a head -n 1 "$PROC")"
 	expect "rows" "$(tail -n +2 "$TMP/tool" | norm | sort)" \
@@ -122,12 +122,12 @@ test_table_equals_proc() {
 	finish
 }
 
-# The default table: the entry counters and the *_now gauges of /proc,
-# rows where one of them is not zero.
+# The default columns, -a: the entry counters and the *_now gauges of
+# /proc, rows where one of them is not zero.
 test_default_table_equals_proc() {
 	local cols="side port time_wait close_wait fin_wait2 time_wait_now close_wait_now fin_wait2_now"
 
-	in_a "$CS" -n >"$TMP/tool" || return 1
+	in_a "$CS" -a -n >"$TMP/tool" || return 1
 	in_a cat "$PROC" >"$TMP/proc"
 	expect "default header" "$(head -n 1 "$TMP/tool" | norm)" "$cols"
 	expect "default rows" "$(tail -n +2 "$TMP/tool" | norm | sort)" \
@@ -155,7 +155,7 @@ local 20002 0 30 0"
 }
 
 test_json_equals_proc() {
-	in_a "$CS" -j >"$TMP/json" || return 1
+	in_a "$CS" -a -j >"$TMP/json" || return 1
 	in_a cat "$PROC" >"$TMP/proc"
 	"$PY" - "$TMP/json" "$TMP/proc" <<'EOF'
 import json, sys
@@ -187,7 +187,7 @@ test_json_expected() {
 }
 
 test_prom_equals_proc() {
-	in_a "$CS" --prom >"$TMP/prom" || return 1
+	in_a "$CS" -a --prom >"$TMP/prom" || return 1
 	in_a cat "$PROC" >"$TMP/proc"
 	in_a cat "$PROC_STAT" >"$TMP/stat"
 	"$PY" - "$TMP/prom" "$TMP/proc" "$TMP/stat" <<'EOF'
@@ -341,8 +341,8 @@ test_service_names() {
 	printf 'side port time_wait close_wait fin_wait2\nlocal 8080 1 2 3\n' \
 		>"$dir/tcp_closestat"
 	fails=0
-	expect "name" "$(TCS_PROC_DIR=$dir "$CS" -H | norm)" "local http-alt 1 2 3"
-	expect "-n" "$(TCS_PROC_DIR=$dir "$CS" -H -n | norm)" "local 8080 1 2 3"
+	expect "name" "$(TCS_PROC_DIR=$dir "$CS" -a -H | norm)" "local http-alt 1 2 3"
+	expect "-n" "$(TCS_PROC_DIR=$dir "$CS" -a -H -n | norm)" "local 8080 1 2 3"
 	finish
 }
 
@@ -757,16 +757,16 @@ test_unknown_columns() {
 		>"$d/tcp_closestat"
 	printf 'ports 2\nfuture_stat 7\n' >"$d/tcp_closestat_stat"
 	fails=0
-	expect "table -e" "$(TCS_PROC_DIR=$d "$CS" -n -e | norm)" \
+	expect "table -e" "$(TCS_PROC_DIR=$d "$CS" -a -n -e | norm)" \
 		"side port time_wait close_wait fin_wait2 future_col
 local 8080 1 2 3 4
 remote 443 0 0 0 9"
-	expect "table, default columns" "$(TCS_PROC_DIR=$d "$CS" -n | norm)" \
+	expect "table, default columns" "$(TCS_PROC_DIR=$d "$CS" -a -n | norm)" \
 		"side port time_wait close_wait fin_wait2
 local 8080 1 2 3"
-	expect "json" "$(TCS_PROC_DIR=$d "$CS" -j)" \
+	expect "json" "$(TCS_PROC_DIR=$d "$CS" -a -j)" \
 		'{"version": 1, "ports": [{"side": "local", "port": 8080, "time_wait": 1, "close_wait": 2, "fin_wait2": 3, "future_col": 4}, {"side": "remote", "port": 443, "time_wait": 0, "close_wait": 0, "fin_wait2": 0, "future_col": 9}]}'
-	expect "prom" "$(TCS_PROC_DIR=$d "$CS" --prom | grep future)" \
+	expect "prom" "$(TCS_PROC_DIR=$d "$CS" -a --prom | grep future)" \
 		'# HELP tcp_closestat_future_col Column future_col of /proc/net/tcp_closestat.
 # TYPE tcp_closestat_future_col untyped
 tcp_closestat_future_col{side="local",port="8080"} 4
@@ -790,14 +790,14 @@ test_output() {
 	f=$d/out/tcp_closestat.prom
 	echo old >"$f"
 	fails=0
-	run env TCS_PROC_DIR="$d/proc" sh -c 'umask 077; exec "$0" --prom -o "$1"' "$CS" "$f"
+	run env TCS_PROC_DIR="$d/proc" sh -c 'umask 077; exec "$0" -a --prom -o "$1"' "$CS" "$f"
 	expect "--prom -o: status" "$rc" 0
 	expect "--prom -o: stdout, stderr" "$out$err" ""
-	expect "--prom -o: the file" "$(cat "$f")" "$(TCS_PROC_DIR=$d/proc "$CS" --prom)"
+	expect "--prom -o: the file" "$(cat "$f")" "$(TCS_PROC_DIR=$d/proc "$CS" -a --prom)"
 	expect "--prom -o: mode" "$(stat -c %a "$f")" 644
 	expect "--prom -o: directory" "$(ls -A "$d/out")" tcp_closestat.prom
-	run env TCS_PROC_DIR="$d/proc" "$CS" -j --output="$d/out/j"
-	expect "-j --output" "$rc:$out:$(cat "$d/out/j")" "0::$(TCS_PROC_DIR=$d/proc "$CS" -j)"
+	run env TCS_PROC_DIR="$d/proc" "$CS" -a -j --output="$d/out/j"
+	expect "-j --output" "$rc:$out:$(cat "$d/out/j")" "0::$(TCS_PROC_DIR=$d/proc "$CS" -a -j)"
 	rm -f "$d/out/j"
 
 	cp "$f" "$d/before"
@@ -825,13 +825,13 @@ test_promtool() {
 	command -v promtool >/dev/null || { skip "promtool not installed"; return; }
 	mkdir -p "$d"
 	fails=0
-	in_a "$CS" --prom >"$d/a.prom" || return 1
+	in_a "$CS" -a --prom >"$d/a.prom" || return 1
 	promtool check metrics <"$d/a.prom" >"$d/out" 2>&1
 	expect "promtool check metrics, namespace A" "$?:$(cat "$d/out")" "0:"
 	printf 'side port time_wait close_wait fin_wait2 close_wait_oldest_ms later_ms\nlocal 8080 1 2 3 1500 7\n' \
 		>"$d/tcp_closestat"
 	printf 'ports 1\nlater_stat_ms 2001\n' >"$d/tcp_closestat_stat"
-	TCS_PROC_DIR=$d "$CS" --prom >"$d/b.prom" || return 1
+	TCS_PROC_DIR=$d "$CS" -a --prom >"$d/b.prom" || return 1
 	promtool check metrics <"$d/b.prom" >"$d/out" 2>&1
 	expect "promtool check metrics, unknown columns" "$?:$(cat "$d/out")" "0:"
 	expect "milliseconds as seconds" \

@@ -388,8 +388,8 @@ test_columns_equal_ss() {
 	# -e and JSON: every column, equal to /proc read before and after
 	# (ages grow in between: between the two)
 	in_c cat "$PROC" >"$TMP/cols.proc1"
-	in_c "$CS" -n -e >"$TMP/cols.txt" || return 1
-	in_c "$CS" -j >"$TMP/cols.json" || return 1
+	in_c "$CS" -a -n -e >"$TMP/cols.txt" || return 1
+	in_c "$CS" -a -j >"$TMP/cols.json" || return 1
 	in_c cat "$PROC" >"$TMP/cols.proc2"
 	"$PY" - "$TMP/cols.txt" "$TMP/cols.json" "$TMP/cols.proc1" "$TMP/cols.proc2" \
 		"$tw" "$cw" "$(( $(date +%s%3N) - t0 ))" <<'EOF' || fails=$((fails + 1))

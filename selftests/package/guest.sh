@@ -175,9 +175,11 @@ textfile_matches() {
 	            "tw_reused", "tw_killed", "tw_overflow"}
 	want = {}
 	for row in table:
-	    lab = (("side", row["side"]), ("port", str(row["port"])))
+	    # the default view folds clients' ports: port="ephemeral"
+	    port = "ephemeral" if row.get("folded") else str(row["port"])
+	    lab = (("side", row["side"]), ("port", port))
 	    for col, v in row.items():
-	        if col in ("side", "port"):
+	        if col in ("side", "port", "folded", "ports", "port_lo", "port_hi"):
 	            continue
 	        if col in counters:
 	            want[key("tcp_closestat_%s_total" % col, lab)] = v
