@@ -86,6 +86,7 @@ struct config {
 	unsigned int lport;		/* 0: ephemeral */
 	unsigned int lport_hi;		/* -b LOW-HIGH: the clients cycle */
 	bool quiet;
+	bool bind0;			/* -B: bind() to port 0 first */
 };
 
 /* One per worker, in memory shared with the parent. */
@@ -139,7 +140,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: churn [-4|-6|-m] [-a ADDR] [-p PORT] [-n COUNT | -d SECONDS] [-P PROCS]\n"
-		"             [-o ORDER] [-H HOLD_MS] [-b LPORT[-HIGH]] [-q] [-h]\n"
+		"             [-o ORDER] [-H HOLD_MS] [-b LPORT[-HIGH] | -B] [-q] [-h]\n"
 		"Open and close loopback TCP connections, then wait until every close\n"
 		"handshake has completed on both ends.\n"
 		"\n"
@@ -169,6 +170,9 @@ static void usage(FILE *f)
 		"  -b LPORT    bind every client to local port LPORT (SO_REUSEADDR)\n"
 		"  -b LPORT-HIGH\n"
 		"              bind the i-th client to LPORT + i modulo the range\n"
+		"  -B          bind every client to port 0 before connect(): bind()\n"
+		"              picks its port, as for a client that sets its source\n"
+		"              address (curl --interface, Go's Dialer.LocalAddr)\n"
 		"  -q          print nothing on success\n"
 		"  -h          this help\n"
 		"\n"
@@ -491,6 +495,8 @@ static void connect_accept(int lfd, int *cfd, int *sfd, uint8_t *ports)
 			die_errno("setsockopt SO_REUSEADDR");
 		if (bind(c, (struct sockaddr *)&cli_src, addr_len))
 			die("bind local port %u: %s", p, strerror(errno));
+	} else if (cfg.bind0 && bind(c, (struct sockaddr *)&cli_src, addr_len)) {
+		die_errno("bind local port 0");
 	}
 	token_take();
 	while (connect(c, (struct sockaddr *)&cli_dst, addr_len)) {
@@ -897,7 +903,7 @@ int main(int argc, char **argv)
 	int opt, lfd;
 	unsigned int i;
 
-	while ((opt = getopt(argc, argv, "46ma:p:n:d:P:o:H:b:qh")) != -1) {
+	while ((opt = getopt(argc, argv, "46ma:p:n:d:P:o:H:b:Bqh")) != -1) {
 		switch (opt) {
 		case '4':
 		case '6':
@@ -953,6 +959,9 @@ int main(int argc, char **argv)
 				bad_usage("-b %u-%u: an empty range", cfg.lport, cfg.lport_hi);
 			break;
 		}
+		case 'B':
+			cfg.bind0 = true;
+			break;
 		case 'q':
 			cfg.quiet = true;
 			break;
@@ -968,6 +977,8 @@ int main(int argc, char **argv)
 		bad_usage("unexpected argument '%s'", argv[optind]);
 	if (have_n && have_d)
 		bad_usage("-n and -d are exclusive");
+	if (cfg.lport && cfg.bind0)
+		bad_usage("-b and -B are exclusive");
 	if (cfg.lport && cfg.procs > 1)
 		bad_usage("-b needs a single process (-P 1)");
 	if (cfg.lport && cfg.lport <= cfg.port && cfg.port <= cfg.lport_hi)
