@@ -3,7 +3,8 @@
 #
 # closestat, the reader, against the module after real workloads: its
 # table (-a and -a -e), JSON and Prometheus output equal
-# /proc/net/tcp_closestat; the filters, -N, -i/-c, --reset (as root and as
+# /proc/net/tcp_closestat; the default view, which folds clients' ports,
+# against the workload and against -a; the filters, -N, -i/-c, --reset (as root and as
 # nobody), --exhaustion on made-up files, and every error path with its
 # exact message and exit status.
 # --hist and --stuck against the module: closestat_track.sh.  Expected numbers come from the
@@ -13,6 +14,12 @@
 #     churn -o server -p 20001 x50            churn -o server -p 20005 x20
 #     churn -o client -p 20002 x30            --reset, as nobody then root
 #     churn -o server -p 20003 -d 30 while closestat -i runs
+#
+#   namespace C (lo), ip_local_port_range 32768 60999
+#     churn -o server -p 40000 x20            a service inside the range
+#     churn -o client -p 20010 x10            one outside it
+#     churn -o client -p 20011 -b 20100-20104 x5   clients bound by hand
+#     churn -o client -p 20012 -B x5          clients that bind() port 0
 #
 #   root namespace: closestat -N A, closestat -N B --reset
 #
@@ -36,7 +43,7 @@ require_cmd ip setpriv "$PY"
 require_tools
 [ -r "$PROC" ] || ktap_skip_all "$PROC missing: module not loaded"
 make_tmp
-setup_ns A B || ktap_bail_out "cannot create network namespaces"
+setup_ns A B C || ktap_bail_out "cannot create network namespaces"
 
 in_a() { ip netns exec "$A" "$@"; }
 
@@ -47,6 +54,7 @@ cleanup() {
 	wait 2>/dev/null
 }
 in_b() { ip netns exec "$B" "$@"; }
+in_c() { ip netns exec "$C" "$@"; }
 
 # Collapse runs of blanks, so tables compare by content.
 norm() { awk '{ $1 = $1; print }'; }
@@ -77,6 +85,8 @@ expect_fail() {
 # difference fails.
 read_proc_a() { in_a cat "$PROC"; }
 stable() { while_still 5 read_proc_a "$@"; }
+read_proc_c() { in_c cat "$PROC"; }
+stable_c() { while_still 5 read_proc_c "$@"; }
 
 # skip REASON: a test function that cannot run here says why and returns 4.
 SKIP_REASON=
@@ -107,7 +117,12 @@ run_test() {
 workload() {
 	in_a "$CHURN" -q -n 50 -o server -p 20001 &&
 	in_a "$CHURN" -q -n 30 -o client -p 20002 &&
-	in_b "$CHURN" -q -n 20 -o server -p 20005
+	in_b "$CHURN" -q -n 20 -o server -p 20005 &&
+	in_c sysctl -qw net.ipv4.ip_local_port_range="32768 60999" &&
+	in_c "$CHURN" -q -n 20 -o server -p 40000 &&
+	in_c "$CHURN" -q -n 10 -o client -p 20010 &&
+	in_c "$CHURN" -q -n 5 -o client -p 20011 -b 20100-20104 &&
+	in_c "$CHURN" -q -n 5 -o client -p 20012 -B
 }
 
 # ---- tests ------------------------------------------------------------------
@@ -975,6 +990,247 @@ test_module_not_loaded() {
 	finish
 }
 
+# ---- the fold of clients' ports (namespace C) ------------------------------
+
+FOLD_RANGE="32768-60999"
+BOUND="20100 20101 20102 20103 20104"
+
+# fold_ports SIDE: how many ports the fold row of SIDE covers, from
+# /proc/net/tcp_closestat itself: the clients' ports of the range (every
+# port in it but the service on 40000), and on the remote side also the
+# ports the bound clients connected from (the peers of service 20011).
+fold_ports() {
+	in_c awk -v side="$1" 'NR > 1 && $1 == side && (($2 >= 32768 &&
+		$2 <= 60999 && $2 != 40000) || (side == "remote" && $2 >= 20100 &&
+		$2 <= 20104)) { n++ } END { print n + 0 }' "$PROC"
+}
+
+# The default table in C.  One row per side for clients' ports, shown as
+# the range with the number of ports it covers:
+#   local   the ports connect() or bind() to port 0 picked: client ends
+#           of 40000 (CLOSE_WAIT, the server closes first), of 20010 and
+#           20012 (TIME_WAIT, FIN_WAIT2)
+#   remote  the peers' ports of the services' ends: 40000's (TIME_WAIT,
+#           FIN_WAIT2), 20010's, 20011's and 20012's (CLOSE_WAIT)
+# Port 40000, a listener inside the range, stays a row; so do the ports
+# the clients bound by hand (20100-20104) and the port they connected to.
+# Busiest first (entries summed), ties in /proc order: the fold row
+# (port 0) first in its side.
+test_fold_rows() {
+	local nl nr p bound=
+
+	nl=$(fold_ports local)
+	nr=$(fold_ports remote)
+	for p in $BOUND; do
+		bound="$bound
+local $p 1 1 0 1"
+	done
+	fails=0
+	# 35 client connections, 30 served; a port can serve two destinations
+	expect "ports under the fold (from -a)" \
+		"$([ "$nl" -ge 1 ] && [ "$nl" -le 35 ] && [ "$nr" -ge 5 ] && [ "$nr" -le 40 ] && echo yes)" yes
+	expect "folded table" "$(in_c "$CS" -n -s "$CNT" | norm)" \
+		"side port ports time_wait close_wait fin_wait2
+remote 1-65535 $nr 20 20 20
+local $FOLD_RANGE $nl 15 20 15
+local 40000 1 20 0 20
+remote 20010 1 10 0 10
+remote 40000 1 0 20 0
+local 20010 1 0 10 0
+remote 20011 1 5 0 5
+remote 20012 1 5 0 5
+local 20011 1 0 5 0
+local 20012 1 0 5 0$bound"
+	expect "the module's fold rows" \
+		"$(in_c awk 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
+			$c["folded"] == 1 { print $1, $2, $c["ports"], $c["port_lo"], $c["port_hi"] }' \
+			/proc/net/tcp_closestat_folded)" \
+		"local 0 $nl 32768 60999
+remote 0 $nr 1 65535"
+	expect "-a: every port" "$(in_c "$CS" -a -n -H -s "$CNT" | wc -l)" \
+		"$((nl + nr + 13))"
+	finish
+}
+
+# Every column of the folded view sums to the -a sums, per side (the
+# oldest CLOSE_WAIT: the maximum), and each fold row to the -a rows of
+# its ports; JSON parsed by Python.
+test_fold_totals() {
+	in_c "$CS" -j >"$TMP/fj" || return 1
+	in_c "$CS" -a -j >"$TMP/aj" || return 1
+	"$PY" - "$TMP/fj" "$TMP/aj" <<'EOF'
+import json, sys
+fold = json.load(open(sys.argv[1]))["ports"]
+every = json.load(open(sys.argv[2]))["ports"]
+keys = ("side", "port", "folded", "ports", "port_lo", "port_hi")
+cols = [k for k in every[0] if k not in keys]
+assert len(cols) == 11, cols
+assert all("folded" not in p for p in every), "-a has no fold"
+bound = range(20100, 20105)
+for side in ("local", "remote"):
+    f = [p for p in fold if p["side"] == side]
+    a = [p for p in every if p["side"] == side]
+    assert all(type(p["folded"]) is bool for p in f), f
+    for c in cols:
+        agg = max if c == "close_wait_oldest_ms" else sum
+        assert agg(p[c] for p in f) == agg(p[c] for p in a), (side, c)
+    row, = [p for p in f if p["folded"]]
+    want = (0, 32768, 60999) if side == "local" else (0, 1, 65535)
+    assert (row["port"], row["port_lo"], row["port_hi"]) == want, row
+    inside = [p for p in a if (32768 <= p["port"] <= 60999 and p["port"] != 40000)
+              or (side == "remote" and p["port"] in bound)]
+    assert row["ports"] == len(inside), (row, len(inside))
+    for c in cols:
+        agg = max if c == "close_wait_oldest_ms" else sum
+        assert row[c] == agg(p[c] for p in inside), (side, c)
+    rest = sorted(p["port"] for p in f if not p["folded"])
+    want = [20010, 20011, 20012, 40000] + (list(bound) if side == "local" else [])
+    assert rest == sorted(want), rest
+    assert all((p["ports"], p["port_lo"], p["port_hi"]) == (1, p["port"], p["port"])
+               for p in f if not p["folded"]), f
+EOF
+}
+
+# --prom: a series per row of the folded view, clients' ports as
+# port="ephemeral"; 100 more clients add no series; promtool accepts it.
+test_fold_prom() {
+	local series=$((15 * 11))
+
+	fails=0
+	in_c "$CS" --prom >"$TMP/p1" || return 1
+	expect "fold samples" \
+		"$(grep -E '^tcp_closestat_(time_wait|close_wait|fin_wait2)_total\{side="[a-z]*",port="ephemeral"\}' "$TMP/p1")" \
+		'tcp_closestat_time_wait_total{side="local",port="ephemeral"} 15
+tcp_closestat_time_wait_total{side="remote",port="ephemeral"} 20
+tcp_closestat_close_wait_total{side="local",port="ephemeral"} 20
+tcp_closestat_close_wait_total{side="remote",port="ephemeral"} 20
+tcp_closestat_fin_wait2_total{side="local",port="ephemeral"} 15
+tcp_closestat_fin_wait2_total{side="remote",port="ephemeral"} 20'
+	expect "every per-port series" "$(grep -c 'side="' "$TMP/p1")" "$series"
+	in_c "$CHURN" -q -n 100 -o client -p 20010 || return 1
+	in_c "$CS" --prom >"$TMP/p2" || return 1
+	expect "series after 100 more clients" \
+		"$(grep -c 'side="' "$TMP/p2")" "$series"
+	expect "the fold counted them" \
+		"$(grep -E '^tcp_closestat_time_wait_total\{side="(local",port="ephemeral|remote",port="20010)"\}' "$TMP/p2")" \
+		'tcp_closestat_time_wait_total{side="local",port="ephemeral"} 115
+tcp_closestat_time_wait_total{side="remote",port="20010"} 110'
+	expect "-a: a series per client port" \
+		"$([ "$(in_c "$CS" -a --prom | grep -c '^tcp_closestat_time_wait_total{')" -gt 100 ] && echo yes)" yes
+	if command -v promtool >/dev/null; then
+		promtool check metrics <"$TMP/p2" >"$TMP/pt" 2>&1
+		expect "promtool check metrics" "$?:$(cat "$TMP/pt")" "0:"
+	fi
+	finish
+}
+
+# -i with clients running: every line has both fold rows, with rates; the
+# fold's count never goes down, and ends 40 higher than it began.
+test_fold_interval() {
+	local before after
+
+	before=$(in_c awk '$1 == "local" && $2 == 0 { print $7 }' /proc/net/tcp_closestat_folded)
+	in_c "$CHURN" -q -n 40 -o client -p 20010 &
+	in_c "$CS" -i 0.3 -c 4 -j >"$TMP/fi" || { wait; return 1; }
+	wait $! || return 1
+	after=$(in_c awk '$1 == "local" && $2 == 0 { print $7 }' /proc/net/tcp_closestat_folded)
+	fails=0
+	expect "time_wait column" "$(in_c awk 'NR == 1 { print $7 }' /proc/net/tcp_closestat_folded)" time_wait
+	expect "40 more in the fold" "$((after - before))" 40
+	"$PY" - "$TMP/fi" "$before" <<'EOF' || fails=$((fails + 1))
+import json, sys
+lines = [json.loads(l) for l in open(sys.argv[1]).read().splitlines()]
+assert len(lines) == 4, lines
+last = int(sys.argv[2])
+for d in lines:
+    fold = [p for p in d["ports"] if p["folded"]]
+    assert sorted(p["side"] for p in fold) == ["local", "remote"], fold
+    for p in d["ports"]:
+        assert all(p["rate"][c] >= 0 for c in ("time_wait", "close_wait", "fin_wait2")), p
+    tw, = [p["time_wait"] for p in fold if p["side"] == "local"]
+    assert tw >= last, (tw, last)
+    last = tw
+EOF
+	finish
+}
+
+# The fold row shows the range now; a port keeps the class its first
+# socket gave it.  Widened to 1024-65000, the same rows, the local fold
+# row showing the new range; the clients that follow fold as before.
+test_fold_range() {
+	local before got
+
+	before=$(in_c "$CS" -n -H -s "$CNT" | norm | sed "s/^local $FOLD_RANGE /local 1024-65000 /")
+	in_c sysctl -qw net.ipv4.ip_local_port_range="1024 65000" || return 1
+	got=$(in_c "$CS" -n -H -s "$CNT" | norm)
+	in_c sysctl -qw net.ipv4.ip_local_port_range="32768 60999" || return 1
+	fails=0
+	expect "widened range: the same rows" "$got" "$before"
+	expect "a local fold row" "$(printf '%s\n' "$got" | grep -c '^local 1024-65000 ')" 1
+	finish
+}
+
+# Resets while clients run: afterwards each fold row still equals the
+# sum of its ports' rows in -a, column by column (a reset that took the
+# fold's base apart from its ports' would leave it short for good).
+test_fold_reset() {
+	local i
+
+	in_c "$CHURN" -q -n 200 -o client -p 20010 &
+	for i in 1 2 3 4 5; do
+		in_c "$CS" --reset || { wait; return 1; }
+		sleep 0.2
+	done
+	wait $! || return 1
+	# and 20 after the last reset, so that the fold has counts to compare
+	in_c "$CHURN" -q -n 20 -o client -p 20010 || return 1
+	while_still 5 read_proc_c fold_sums_equal
+}
+
+fold_sums_equal() {
+	in_c "$CS" -j >"$TMP/rj" || return 1
+	in_c "$CS" -a -j >"$TMP/raj" || return 1
+	"$PY" - "$TMP/rj" "$TMP/raj" <<'EOF'
+import json, sys
+fold = json.load(open(sys.argv[1]))["ports"]
+every = {(p["side"], p["port"]): p for p in json.load(open(sys.argv[2]))["ports"]}
+apart = {(p["side"], p["port"]) for p in fold if not p["folded"]}
+cols = [k for k in next(iter(every.values())) if k not in ("side", "port")]
+for side in ("local", "remote"):
+    row, = [p for p in fold if p["folded"] and p["side"] == side]
+    inside = [p for k, p in every.items() if k[0] == side and k not in apart]
+    for c in cols:
+        agg = max if c == "close_wait_oldest_ms" else sum
+        assert row[c] == agg([p[c] for p in inside] + [0]), (side, c, row[c])
+    if side == "local":
+        assert row["time_wait"] >= 20, row
+EOF
+}
+
+# An older module, without tcp_closestat_folded: every port, said once.
+test_fold_missing() {
+	local d=$TMP/old
+
+	mkdir -p "$d"
+	printf 'side port time_wait close_wait fin_wait2\nlocal 40000 1 0 0\n' >"$d/tcp_closestat"
+	fails=0
+	run env TCS_PROC_DIR="$d" "$CS" -n -H
+	expect "older module: table" "$rc:$(printf '%s\n' "$out" | norm)" "0:local 40000 1 0 0"
+	expect "older module: said" "$err" \
+		"closestat: $d/tcp_closestat_folded: No such file or directory: this module does not fold clients' ports; showing every port"
+	run env TCS_PROC_DIR="$d" "$CS" -a -n -H
+	expect "older module, -a: nothing said" "$rc:$err" "0:"
+	printf 'side port folded ports port_lo port_hi time_wait close_wait fin_wait2\nlocal 0 2 1 1 2 0 0 0\n' \
+		>"$d/tcp_closestat_folded"
+	expect_fail "bad folded file" 1 \
+		"closestat: $d/tcp_closestat_folded: line 2: folded 2 is not 0 or 1" \
+		env TCS_PROC_DIR="$d" "$CS"
+	expect_fail "-a with -x" 2 \
+		"closestat: -a does not apply to -x, --hist, --stuck, -S or --reset" \
+		"$CS" -a -x
+	finish
+}
+
 TESTS="
 test_table_equals_proc
 test_default_table_equals_proc
@@ -998,6 +1254,13 @@ test_output
 test_promtool
 test_usage_errors
 test_readme_commands
+test_fold_rows
+test_fold_totals
+test_fold_prom
+test_fold_interval
+test_fold_range
+test_fold_reset
+test_fold_missing
 test_module_not_loaded
 "
 
@@ -1008,6 +1271,8 @@ for t in $TESTS; do
 	case $t in
 	test_table_equals_proc|test_default_table_equals_proc|test_json_equals_proc|test_prom_equals_proc|test_stat)
 		run_test "${t#test_}" stable "$t" ;;
+	test_fold_rows|test_fold_totals)
+		run_test "${t#test_}" stable_c "$t" ;;
 	*)
 		fails=0
 		run_test "${t#test_}" "$t" ;;
