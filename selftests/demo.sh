@@ -100,9 +100,9 @@ show wrk -t1 -c8 -d5s --latency http://127.0.0.1:8080/
 heading "load: a client that closes first, 300 connections to port 80"
 show "$CHURN" -n 300 -o client -p 80
 
-heading "closestat: busiest ports first (first 10 rows)"
-show "$CS" | head -n 12
-echo "... $("$CS" -H | wc -l) rows: every ephemeral port of a client is a row too"
+heading "closestat: busiest ports first, clients' ports folded into one row per side"
+show "$CS"
+echo "closestat -a shows every port instead: $("$CS" -a -H | wc -l) rows, each client port is a row too"
 
 heading "the two services, entry counters only"
 show "$CS" -p 80,8080 -s time_wait,close_wait,fin_wait2
@@ -120,7 +120,7 @@ wait "$LOAD_PID"
 LOAD_PID=
 
 heading "TIME_WAIT sockets now: closestat against ss and sockstat"
-cs_now=$("$CS" -n -H -l -s time_wait_now | awk '{ s += $3 } END { print s + 0 }')
+cs_now=$("$CS" -a -n -H -l -s time_wait_now | awk '{ s += $3 } END { print s + 0 }')
 ss_now=$(ss -Htan state time-wait | wc -l)
 ss_fw2=$(ss -Htan state fin-wait-2 | wc -l)
 tw=$(awk '/^TCP:/ { for (i = 2; i < NF; i++) if ($i == "tw") print $(i + 1) }' /proc/net/sockstat)
