@@ -12,8 +12,8 @@
  * A port is classified once, when its entry is made (tcs_folds()): a
  * client's port, or the peer's port of a service's socket, goes into its
  * side's fold row, whose per-CPU counters the probes bump beside the
- * port's own.  /proc/net/tcp_closestat_folded then costs the same whatever
- * the number of ports folded, and its totals only grow.
+ * port's own.  A read of /proc/net/tcp_closestat_folded then does not sum
+ * the folded ports' counters, and the fold rows' totals only grow.
  *
  * Entries live until the namespace is dismantled: the pre_exit hook sets
  * tcs_net.dying, the core then waits for an RCU grace period, which covers
@@ -425,10 +425,6 @@ void tcs_hist_read(struct tcs_net *tn, struct tcs_hist *sum)
 	}
 }
 
-/*
- * Reset moves each port's base to its current totals instead of writing
- * other CPUs' counters, which would race with their increments.
- */
 static void tcs_set_base(u64 *base, const u64 *sum)
 {
 	unsigned int i;
@@ -439,6 +435,9 @@ static void tcs_set_base(u64 *base, const u64 *sum)
 }
 
 /*
+ * Reset moves each port's base to its current totals instead of writing
+ * other CPUs' counters, which would race with their increments.
+ *
  * A fold row's base is the sum of its ports' new bases, not a snapshot of
  * its own counters: events between two ports' snapshots, and ports made
  * behind the walk (base 0), then count in the fold row as in their ports'

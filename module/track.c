@@ -537,11 +537,13 @@ void tcs_track_purge(struct tcs_net *tn)
 	}
 }
 
-static void tcs_fold_oldest(struct tcs_fold *f, unsigned long gen, u64 since)
+/* Keep in *@oldest_ns the oldest @since seen in scan @gen. */
+static void tcs_oldest(u64 *oldest_ns, unsigned long *scan_gen,
+		       unsigned long gen, u64 since)
 {
-	if (f->scan_gen != gen || since < f->oldest_ns)
-		f->oldest_ns = since;
-	f->scan_gen = gen;
+	if (*scan_gen != gen || since < *oldest_ns)
+		*oldest_ns = since;
+	WRITE_ONCE(*scan_gen, gen);
 }
 
 /*
@@ -572,13 +574,12 @@ unsigned long tcs_track_scan(struct tcs_net *tn)
 
 				if (!port)
 					continue;
-				if (port->scan_gen != gen ||
-				    t->info.since < port->oldest_ns)
-					port->oldest_ns = t->info.since;
-				WRITE_ONCE(port->scan_gen, gen);
+				tcs_oldest(&port->oldest_ns, &port->scan_gen,
+					   gen, t->info.since);
 				if (port->fold)
-					tcs_fold_oldest(&tn->fold[side], gen,
-							t->info.since);
+					tcs_oldest(&tn->fold[side].oldest_ns,
+						   &tn->fold[side].scan_gen,
+						   gen, t->info.since);
 			}
 		}
 		spin_unlock_irqrestore(&b->lock, flags);
