@@ -5,8 +5,12 @@
  * /proc/net/tcp_closestat (per network namespace, read-only):
  *   a header line of whitespace-separated column names, then one row per
  *   (side, port) that has a non-zero counter, "local" rows first, then
- *   "remote" rows, ports ascending within a side.  Columns are found by
- *   name: later versions only append columns.
+ *   "remote" rows, ports ascending within a side.  After a side's ports,
+ *   its overflow row, port TCS_PORT_OTHER_NAME ("other"), if non-zero:
+ *   the events of the ports that the caps (module parameters max_ports,
+ *   max_ports_global) kept out of the table, so that every column's sum
+ *   over a side's rows is the side's total.  Columns are found by name:
+ *   later versions only append columns.
  *
  * /proc/net/tcp_closestat_stat (per network namespace, read-only):
  *   "name value" lines: events the module could not count, and its memory.
@@ -46,6 +50,9 @@ enum tcs_side {
 /* Leading key columns of every row. */
 #define TCS_COL_SIDE		"side"
 #define TCS_COL_PORT		"port"
+
+/* The "port" of a side's overflow row. */
+#define TCS_PORT_OTHER_NAME	"other"
 
 /*
  * Value columns, in /proc order after "side port".  Documentation/
@@ -150,8 +157,11 @@ enum tcs_state {
  *		each column the sum over those ports (close_wait_oldest_ms
  *		their maximum), counted by the probes as they count the
  *		ports, so totals only grow and equal tcp_closestat's sums
- *   other rows	folded 0, ports 1, port_lo = port_hi = port, and the
+ *   port rows	folded 0, ports 1, port_lo = port_hi = port, and the
  *		columns of the port's row in tcp_closestat
+ *   overflow row	port "other", last of its side: folded 0, ports the
+ *		number of the side's ports refused by the caps, port_lo
+ *		port_hi 0 0, and the columns of tcp_closestat's row
  * Columns are found by name: later versions only append columns.
  */
 #define TCS_PROC_FOLDED_NAME	"tcp_closestat_folded"
@@ -170,5 +180,10 @@ enum tcs_state {
 #define TCS_STAT_UNTRACKED	"untracked"
 #define TCS_STAT_TRACKED	"tracked"
 #define TCS_STAT_MAX_TRACKED	"max_tracked"
+/* ports_refused_local, ports_refused_remote: kept out by the caps */
+#define TCS_STAT_PORTS_REFUSED	"ports_refused_"	/* + side name */
+#define TCS_STAT_MAX_PORTS	"max_ports"
+#define TCS_STAT_PORTS_GLOBAL	"ports_global"
+#define TCS_STAT_MAX_PORTS_GLOBAL "max_ports_global"
 
 #endif /* _UAPI_LINUX_TCP_CLOSESTAT_H */
