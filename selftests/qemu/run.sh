@@ -14,7 +14,7 @@
 # "debug", TCS_KO defaults to build/debug/tcp_closestat.ko.
 #
 #   host                              guest (the kernel of KVER)
-#   /           -- 9p hostroot, ro -->  /, chrooted into, with fresh /proc,
+#   /           -- 9p hostroot, ro -->  /, moved onto / (not a chroot), fresh /proc,
 #                                       /sys, /dev and tmpfs on /tmp, /run
 #   the repo    -- 9p repo, ro ------>  the same path (the repo may live
 #                                       under /tmp, which the tmpfs hides)
@@ -144,7 +144,7 @@ build_initramfs() {
 	rm -rf "$stage"
 }
 
-# The guest runs /run/vm/cmd with bash, in the chroot.
+# The guest runs /run/vm/cmd with bash, on the host root (selftests/qemu/init).
 write_cmd() {
 	local file=$1 var
 	shift
