@@ -1170,15 +1170,46 @@ static const struct {
 	{ TCS_STAT_TRACKED, KIND_GAUGE, "Sockets tracked now." },
 	{ TCS_STAT_MAX_TRACKED, KIND_GAUGE,
 	  "The max_tracked module parameter: most sockets tracked at once." },
+	{ TCS_STAT_MAX_PORTS, KIND_GAUGE,
+	  "The max_ports module parameter: most (side, port) entries in a network namespace." },
+	{ TCS_STAT_PORTS_GLOBAL, KIND_GAUGE,
+	  "(side, port) entries the module holds in all network namespaces." },
+	{ TCS_STAT_MAX_PORTS_GLOBAL, KIND_GAUGE,
+	  "The max_ports_global module parameter: most (side, port) entries in all network namespaces." },
 };
 
-/* The port label of a fold row: one series per side for clients' ports. */
+/*
+ * ports_refused_<side>: one family, labelled by side.  A side's refused
+ * ports have no series of their own: their events are the port="other"
+ * series.
+ */
+#define PROM_REFUSED		"tcp_closestat_ports_refused"
+
+/* The side of a ports_refused_<side> line, or NULL. */
+static const char *refused_side(const char *name)
+{
+	size_t n = strlen(TCS_STAT_PORTS_REFUSED);
+	unsigned int side;
+
+	if (strncmp(name, TCS_STAT_PORTS_REFUSED, n))
+		return NULL;
+	for (side = 0; side < TCS_NR_SIDES; side++)
+		if (!strcmp(name + n, cs_side_names[side]))
+			return cs_side_names[side];
+	return NULL;
+}
+
+/*
+ * The port label of a fold row: one series per side for clients' ports.
+ * A side's overflow row is port="other" (TCS_PORT_OTHER_NAME): the number
+ * of series stays bounded whatever the caps refuse.
+ */
 #define PROM_FOLDED_PORT	"ephemeral"
 
 static void print_prom(const struct view *v, const struct cs_stat *s)
 {
 	size_t missed = strlen(TCS_STAT_MISSED_PREFIX);
-	bool seen_missed = false;
+	bool seen_missed = false, seen_refused = false;
 	unsigned int c;
 	size_t i, k;
 
@@ -1231,11 +1262,26 @@ static void print_prom(const struct view *v, const struct cs_stat *s)
 		}
 	}
 	for (i = 0; i < s->n; i++) {
+		const char *side = refused_side(s->e[i].name);
+		char val[21];
+
+		if (!side)
+			continue;
+		if (!seen_refused)
+			prom_family(PROM_REFUSED,
+				    "Ports the caps (max_ports, max_ports_global) kept out of the table, per side; their events are counted under port=\"" TCS_PORT_OTHER_NAME "\".",
+				    "gauge");
+		seen_refused = true;
+		fmt_u64(val, s->e[i].value);
+		prom_sample(PROM_REFUSED, val, TCS_COL_SIDE, side, NULL);
+	}
+	for (i = 0; i < s->n; i++) {
 		const char *n = s->e[i].name;
 		char name[CS_MAX_NAME + 32], val[32];
 		bool ms;
 
-		if (!strncmp(n, TCS_STAT_MISSED_PREFIX, missed) && n[missed])
+		if ((!strncmp(n, TCS_STAT_MISSED_PREFIX, missed) && n[missed]) ||
+		    refused_side(n))
 			continue;
 		for (k = 0; k < sizeof(stat_kinds) / sizeof(stat_kinds[0]); k++)
 			if (!strcmp(n, stat_kinds[k].name))
