@@ -1161,7 +1161,7 @@ static const struct {
 	const char *help;
 } stat_kinds[] = {
 	{ TCS_STAT_ALLOC_FAILED, KIND_COUNTER,
-	  "Events not counted because memory for a port could not be allocated." },
+	  "Memory allocations the module could not make; the events of a port left without an entry are counted under port=\"" TCS_PORT_OTHER_NAME "\"." },
 	{ TCS_STAT_PORTS, KIND_GAUGE, "(side, port) entries the module holds." },
 	{ TCS_STAT_MEMORY, KIND_GAUGE,
 	  "Memory in bytes the module uses for this network namespace." },
