@@ -11,7 +11,10 @@
 # a static churn and twfill into build/bench/.  Per kernel it boots two
 # guests with selftests/qemu/run.sh:
 #   VM_ICOUNT=1  the hot path (guest time counts instructions);
-#   VM_ICOUNT=1  read cost and memory (a second guest, to run in parallel).
+#   VM_ICOUNT=1  read cost and memory (a second guest, to run in parallel);
+#   VM_ICOUNT=1  the cold start, and the hot path with TIME_WAIT sockets
+#                alive (a guest each);
+#   VM_SMP=1, 2, 8  the bytes per (side, port) of one churn run.
 # Guests of different kernels run in parallel (BENCH_JOBS, default: the
 # number of host CPUs).  Logs and the summary go to build/bench/.
 #
@@ -19,7 +22,8 @@
 # sizes; fails if any step of the pipeline breaks.  No timing is judged.
 #
 # Environment: BENCH_ROUNDS (7), BENCH_CONNS (1000 connections per run),
-# BENCH_TIMEOUT (3600 s per guest), BENCH_JOBS, BENCH_BOOTS ("icount read": which guests to boot; the summary
+# BENCH_TIMEOUT (3600 s per guest), BENCH_JOBS, BENCH_BOOTS ("icount cold
+# twalive read memcpu": which guests to boot; the summary
 # is made from whatever logs build/bench/ holds for the kernels).
 
 set -eu
@@ -33,7 +37,7 @@ SMOKE=0
 ROUNDS=${BENCH_ROUNDS:-7}
 CONNS=${BENCH_CONNS:-1000}
 JOBS=${BENCH_JOBS:-$(nproc)}
-BOOTS=${BENCH_BOOTS-icount read}
+BOOTS=${BENCH_BOOTS-icount cold twalive read memcpu}
 
 die() { echo "bench: $*" >&2; exit 1; }
 
@@ -112,7 +116,7 @@ start=$(date +%s)
 for k in "$@"; do
 	if [ $SMOKE = 1 ]; then
 		LOGS+=("$OUT/$k.smoke.log")
-		JOBLIST+=("run_guest '$OUT/$k.smoke.log' VM_SMP=2 VM_TIMEOUT=600 -- $k $GUEST --smoke --phases 'hot read mem'")
+		JOBLIST+=("run_guest '$OUT/$k.smoke.log' VM_SMP=2 VM_TIMEOUT=600 -- $k $GUEST --smoke --phases 'hot cold twalive read mem memcpu'")
 	else
 		[[ " $BOOTS " == *" icount "* ]] || continue
 		LOGS+=("$OUT/$k.icount.log")
@@ -121,9 +125,25 @@ for k in "$@"; do
 done
 for k in "$@"; do
 	[ $SMOKE = 0 ] || break
+	for b in cold twalive; do
+		[[ " $BOOTS " == *" $b "* ]] || continue
+		LOGS+=("$OUT/$k.$b.log")
+		JOBLIST+=("run_guest '$OUT/$k.$b.log' VM_ICOUNT=1 VM_TIMEOUT=${BENCH_TIMEOUT:-3600} -- $k $GUEST --rounds $ROUNDS --conns $CONNS --phases $b")
+	done
+done
+for k in "$@"; do
+	[ $SMOKE = 0 ] || break
 	[[ " $BOOTS " == *" read "* ]] || continue
 	LOGS+=("$OUT/$k.read.log")
 	JOBLIST+=("run_guest '$OUT/$k.read.log' VM_ICOUNT=1 VM_TIMEOUT=${BENCH_TIMEOUT:-3600} -- $k $GUEST --phases 'read mem'")
+done
+for k in "$@"; do
+	[ $SMOKE = 0 ] || break
+	[[ " $BOOTS " == *" memcpu "* ]] || continue
+	for n in 1 2 8; do
+		LOGS+=("$OUT/$k.memcpu$n.log")
+		JOBLIST+=("run_guest '$OUT/$k.memcpu$n.log' VM_SMP=$n VM_TIMEOUT=${BENCH_TIMEOUT:-3600} -- $k $GUEST --phases memcpu")
+	done
 done
 echo "bench: ${#JOBLIST[@]} guest runs on $# kernel(s), $JOBS at a time; logs in $OUT"
 jobs_run || die "a guest run failed"
