@@ -102,6 +102,7 @@ struct thread {
 	struct row *row;
 	uint64_t t0, ns;
 	uint64_t cycles;	/* with GAP: in the events, in TSC cycles */
+	double event_ns;	/* ... and in ns */
 	unsigned long done;	/* events done */
 	long preempted;		/* involuntary context switches in the run */
 	int err;
@@ -261,7 +262,7 @@ static void *thread_main(void *arg)
 	t->ns = now_ns() - t0;
 	/* With GAP, the time in the events only, in ns. */
 	if (gap && t->mode != M_CONN && c1 > c0)
-		t->cycles = (double)t->cycles * t->ns / (c1 - c0);
+		t->event_ns = (double)t->cycles * t->ns / (c1 - c0);
 	__atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
 	getrusage(RUSAGE_THREAD, &ru1);
 	t->preempted = ru1.ru_nivcsw - ru0.ru_nivcsw;
@@ -324,8 +325,8 @@ static double run_once(enum mode mode, unsigned int n, long *lost,
 		if (!t->done)	/* it started after another had finished */
 			*preempted = 1;
 		else
-			sum_ns += (double)(gap && mode != M_CONN ?
-					   t->cycles : t->ns) / t->done;
+			sum_ns += (gap && mode != M_CONN ? t->event_ns :
+				   (double)t->ns) / t->done;
 		done += t->done;
 		if (t->ns > slow)
 			slow = t->ns;
