@@ -289,7 +289,7 @@ static void tcs_hashdance(struct inet_timewait_sock *tw, struct sock *sk)
 	if (!time_wait)
 		return;
 	/* @sk's FIN_WAIT2 entry tracks the TIME_WAIT now: count on its ports */
-	if (tn && ports.p[TCS_SIDE_LOCAL] && ports.p[TCS_SIDE_REMOTE])
+	if (tn)
 		tcs_inc(&ports, TCS_S_ENTER + TCS_STATE_TIME_WAIT);
 	else
 		tcs_tw_enter(tw, sk, !!tn);

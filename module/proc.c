@@ -36,7 +36,8 @@ static_assert(ARRAY_SIZE(tcs_side_names) == TCS_NR_SIDES);
 
 /*
  * Iterator position: 0 is the header, key + 1 a row.  Rows come in key
- * order, which is "local" before "remote", ports ascending.  The first
+ * order, which is "local" before "remote", ports ascending, then the
+ * side's overflow row.  The first
  * start() of an open file scans the tracking table for close_wait_oldest_ms
  * under scan_lock, which every start() holds until stop().
  */
@@ -101,8 +102,11 @@ static void tcs_seq_stop(struct seq_file *seq, void *v)
 /* seq_put_decimal_ull(): a third of seq_printf()'s cost per row */
 static void tcs_show_key(struct seq_file *seq, u32 key)
 {
-	seq_puts(seq, tcs_side_names[key >> 16]);
-	seq_put_decimal_ull(seq, " ", key & 0xffff);
+	seq_puts(seq, tcs_side_names[tcs_key_side(key)]);
+	if (tcs_key_port(key) == TCS_PORT_OTHER)
+		seq_puts(seq, " " TCS_PORT_OTHER_NAME);
+	else
+		seq_put_decimal_ull(seq, " ", tcs_key_port(key));
 }
 
 static void tcs_show_values(struct seq_file *seq, const u64 *val)
@@ -162,7 +166,8 @@ static const struct seq_operations tcs_seq_ops = {
 /*
  * /proc/net/tcp_closestat_folded: the rows of tcp_closestat, except that
  * the ports classified as folded (tcs_port.fold) are one row per side,
- * port 0, before the side's other rows.  The fold row's counters are kept
+ * port 0, before the side's other rows, and the overflow row, which
+ * nothing folds into, says how many ports the caps refused.  The fold row's counters are kept
  * by the probes: a read does not sum the folded ports' counters, it only
  * walks over their entries.
  *
@@ -200,7 +205,8 @@ static void *tcs_fold_find(struct seq_file *seq, loff_t *pos)
 		if (*pos & 1) {
 			/* only the first of a side is a fold row's position */
 			key = (*pos - 1) / 2;
-			if (!(key & 0xffff) && tcs_fold_row(tn, f, key >> 16))
+			if (!tcs_key_port(key) &&
+			    tcs_fold_row(tn, f, tcs_key_side(key)))
 				return f;
 			++*pos;
 		}
@@ -212,7 +218,7 @@ static void *tcs_fold_find(struct seq_file *seq, loff_t *pos)
 				return NULL;
 			}
 			/* a side's fold row comes before its first row */
-			fold_pos = 2 * (loff_t)tcs_key(key >> 16, 0) + 1;
+			fold_pos = 2 * (loff_t)tcs_key(tcs_key_side(key), 0) + 1;
 			if (fold_pos >= *pos) {
 				*pos = fold_pos;
 				break;
@@ -272,8 +278,7 @@ static int tcs_fold_show(struct seq_file *seq, void *v)
 
 		/* a peer's port is folded wherever it is */
 		tcs_show_key(seq, tcs_key(f->side, 0));
-		tcs_fold_show_cols(seq, 1,
-				   atomic_long_read(&tn->fold[f->side].ports),
+		tcs_fold_show_cols(seq, 1, READ_ONCE(tn->fold[f->side].ports),
 				   local ? f->lo : 1, local ? f->hi : 65535);
 		tcs_show_values(seq, f->val);
 		return 0;
@@ -284,7 +289,13 @@ static int tcs_fold_show(struct seq_file *seq, void *v)
 		return SEQ_SKIP;
 	key = (seq->index - 2) / 2;
 	tcs_show_key(seq, key);
-	tcs_fold_show_cols(seq, 0, 1, key & 0xffff, key & 0xffff);
+	if (tcs_key_port(key) == TCS_PORT_OTHER)
+		tcs_fold_show_cols(seq, 0,
+				   READ_ONCE(tn->refused[tcs_key_side(key)]),
+				   0, 0);
+	else
+		tcs_fold_show_cols(seq, 0, 1, tcs_key_port(key),
+				   tcs_key_port(key));
 	tcs_show_values(seq, val);
 	return 0;
 }
@@ -301,14 +312,7 @@ static int tcs_stat_show(struct seq_file *seq, void *v)
 	struct tcs_net *tn = tcs_net(seq_file_single_net(seq));
 
 	tcs_probes_show_missed(seq);
-	seq_printf(seq, TCS_STAT_ALLOC_FAILED " %ld\n",
-		   atomic_long_read(&tn->alloc_failed));
-	seq_printf(seq, TCS_STAT_UNTRACKED " %llu\n",
-		   tcs_table_sum(tn, TCS_S_UNTRACKED));
-	seq_printf(seq, TCS_STAT_TRACKED " %ld\n", tcs_tracked());
-	seq_printf(seq, TCS_STAT_MAX_TRACKED " %u\n", tcs_max_tracked);
-	seq_printf(seq, TCS_STAT_PORTS " %ld\n", atomic_long_read(&tn->ports));
-	seq_printf(seq, TCS_STAT_MEMORY " %ld\n", atomic_long_read(&tn->memory));
+	tcs_table_show_stat(seq, tn);
 	return 0;
 }
 

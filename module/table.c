@@ -2,12 +2,22 @@
 /*
  * Per-namespace, per-port counter storage.
  *
- * The probes look a port up with three dependent loads and bump a per-CPU
- * counter: no lock, no atomic, no allocation once the port has been seen.
- * A port's first event allocates its entry (and, if needed, the directory
- * and the chunk above it) with GFP_ATOMIC and publishes it with cmpxchg();
- * the loser of a race frees its copy.  A failed allocation is counted in
- * tcs_net.alloc_failed and published in /proc/net/tcp_closestat_stat.
+ * The probes find a port's entry with four dependent loads (directory,
+ * block, id, page) and bump its shared counters: no lock, no allocation
+ * once the port has been seen.  The first sight of a port, of a block of
+ * ports or of the namespace takes tcs_net.lock, makes what is missing and
+ * publishes it with a release store: a block of ids (1 KiB), a page of
+ * entries every TCS_PORTS_PER_PAGE ports, and, once per namespace, the
+ * directory, the array of pages and the per-CPU histograms.  All are
+ * GFP_ATOMIC: a failure is counted in tcs_net.alloc_failed, published in
+ * /proc/net/tcp_closestat_stat, and the event counted in its side's
+ * overflow row, so no total loses it.
+ *
+ * Two caps bound the entries: max_ports per namespace and
+ * max_ports_global over all of them.  A port first seen beyond a cap is
+ * marked refused in its block and counted in its side's overflow row
+ * (tcs_net.other) from then on, for good: which ports have rows does not
+ * change while the namespace lives.
  *
  * A port is classified once, when its entry is made (tcs_folds()): a
  * client's port, or the peer's port of a service's socket, goes into its
@@ -22,109 +32,77 @@
  * proc entries are removed first.
  */
 
+#include <linux/gfp.h>
 #include <linux/math64.h>
+#include <linux/moduleparam.h>
 #include <linux/slab.h>
 #include <net/ip.h>
 
 #include "tcp_closestat.h"
 
+static unsigned int tcs_max_ports = 16384;
+static unsigned long tcs_max_ports_global = 262144;
+/* entries in every namespace, against tcs_max_ports_global */
+static atomic_long_t tcs_ports_global = ATOMIC_LONG_INIT(0);
+
+#define TCS_MAX_PORTS_GLOBAL_LIMIT	BIT(30)
+
+static int tcs_max_ports_set(const char *val, const struct kernel_param *kp)
+{
+	unsigned int n;
+	int err;
+
+	err = kstrtouint(val, 0, &n);
+	if (err || n < 1 || n > TCS_MAX_IDS) {
+		pr_err("max_ports must be a number from 1 to %u, not '%s'\n",
+		       TCS_MAX_IDS, val);
+		return -EINVAL;
+	}
+	*(unsigned int *)kp->arg = n;
+	return 0;
+}
+
+static const struct kernel_param_ops tcs_max_ports_ops = {
+	.set	= tcs_max_ports_set,
+	.get	= param_get_uint,
+};
+
+module_param_cb(max_ports, &tcs_max_ports_ops, &tcs_max_ports, 0444);
+MODULE_PARM_DESC(max_ports,
+		 "(side, port) entries per network namespace (1 to 65534, default 16384); ports beyond count in the overflow rows");
+
+static int tcs_max_ports_global_set(const char *val,
+				    const struct kernel_param *kp)
+{
+	unsigned long n;
+	int err;
+
+	err = kstrtoul(val, 0, &n);
+	if (err || n < 1 || n > TCS_MAX_PORTS_GLOBAL_LIMIT) {
+		pr_err("max_ports_global must be a number from 1 to %lu, not '%s'\n",
+		       TCS_MAX_PORTS_GLOBAL_LIMIT, val);
+		return -EINVAL;
+	}
+	*(unsigned long *)kp->arg = n;
+	return 0;
+}
+
+static const struct kernel_param_ops tcs_max_ports_global_ops = {
+	.set	= tcs_max_ports_global_set,
+	.get	= param_get_ulong,
+};
+
+module_param_cb(max_ports_global, &tcs_max_ports_global_ops,
+		&tcs_max_ports_global, 0444);
+MODULE_PARM_DESC(max_ports_global,
+		 "(side, port) entries in all network namespaces together (1 to 1073741824, default 262144)");
+
 void tcs_table_init(struct tcs_net *tn)
 {
+	spin_lock_init(&tn->lock);
 	mutex_init(&tn->reset_lock);
 	mutex_init(&tn->scan_lock);
 	atomic_long_set(&tn->memory, sizeof(*tn));
-}
-
-static void tcs_port_free(struct tcs_port *port)
-{
-	if (!port)
-		return;
-	free_percpu(port->pcpu);
-	kfree(port);
-}
-
-static struct tcs_port *tcs_port_alloc(void)
-{
-	struct tcs_port *port;
-
-	port = kzalloc(sizeof(*port), GFP_ATOMIC | __GFP_NOWARN);
-	if (!port)
-		return NULL;
-	port->pcpu = alloc_percpu_gfp(struct tcs_counters,
-				      GFP_ATOMIC | __GFP_NOWARN);
-	if (!port->pcpu) {
-		kfree(port);
-		return NULL;
-	}
-	return port;
-}
-
-/*
- * Each helper below returns the object now installed in *slot: ours if we
- * won the cmpxchg(), the other CPU's if it was faster, NULL if we could not
- * allocate.  cmpxchg() is a full barrier, so the zeroed contents are
- * visible before the pointer; readers rely on the address dependency.
- */
-static struct tcs_hist __percpu *tcs_get_hist(struct tcs_net *tn)
-{
-	struct tcs_hist __percpu *hist = READ_ONCE(tn->hist);
-	struct tcs_hist __percpu *old;
-
-	if (likely(hist))
-		return hist;
-	hist = alloc_percpu_gfp(struct tcs_hist, GFP_ATOMIC | __GFP_NOWARN);
-	if (!hist)
-		return NULL;
-	old = cmpxchg(&tn->hist, NULL, hist);
-	if (old) {
-		free_percpu(hist);
-		return old;
-	}
-	atomic_long_add(sizeof(struct tcs_hist) * num_possible_cpus(),
-			&tn->memory);
-	return hist;
-}
-
-/* The directory; the histograms are in place before it is. */
-static struct tcs_dir *tcs_get_dir(struct tcs_net *tn)
-{
-	struct tcs_dir *dir = READ_ONCE(tn->dir);
-	struct tcs_dir *old;
-
-	if (likely(dir))
-		return dir;
-	if (!tcs_get_hist(tn))
-		return NULL;
-	dir = kzalloc(sizeof(*dir), GFP_ATOMIC | __GFP_NOWARN);
-	if (!dir)
-		return NULL;
-	old = cmpxchg(&tn->dir, NULL, dir);
-	if (old) {
-		kfree(dir);
-		return old;
-	}
-	atomic_long_add(ksize(dir), &tn->memory);
-	return dir;
-}
-
-static struct tcs_chunk *tcs_get_chunk(struct tcs_net *tn,
-				       struct tcs_chunk **slot)
-{
-	struct tcs_chunk *chunk = READ_ONCE(*slot);
-	struct tcs_chunk *old;
-
-	if (likely(chunk))
-		return chunk;
-	chunk = kzalloc(sizeof(*chunk), GFP_ATOMIC | __GFP_NOWARN);
-	if (!chunk)
-		return NULL;
-	old = cmpxchg(slot, NULL, chunk);
-	if (old) {
-		kfree(chunk);
-		return old;
-	}
-	atomic_long_add(ksize(chunk), &tn->memory);
-	return chunk;
 }
 
 /*
@@ -154,147 +132,307 @@ static bool tcs_folds(const struct sock_common *skc, enum tcs_side side)
 	return client == (side == TCS_SIDE_LOCAL);
 }
 
-/* Make the entry of an empty *@slot, of @side, in its fold row if @fold. */
-static struct tcs_port *tcs_get_port(struct tcs_net *tn,
-				     struct tcs_port **slot,
-				     enum tcs_side side, bool fold)
+/*
+ * What tcs_setup() and tcs_first_sight_locked() publish, read with an
+ * acquire that pairs with their release stores: the contents come before
+ * the pointer or id that leads to them.
+ */
+static const struct tcs_dir *tcs_dir(struct tcs_net *tn)
 {
-	struct tcs_port *port, *old;
-
-	port = tcs_port_alloc();
-	if (!port)
-		return NULL;
-	if (fold) {
-		smp_rmb();	/* tn->hist before tn->dir, which we found */
-		port->fold = &READ_ONCE(tn->hist)->fold[side];
-	}
-	old = cmpxchg(slot, NULL, port);
-	if (old) {
-		tcs_port_free(port);
-		return old;
-	}
-	atomic_long_inc(&tn->ports);
-	if (fold)
-		atomic_long_inc(&tn->fold[side].ports);
-	atomic_long_add(ksize(port) +
-			sizeof(struct tcs_counters) * num_possible_cpus(),
-			&tn->memory);
-	return port;
+	/* pairs with smp_store_release() in tcs_setup() */
+	return smp_load_acquire(&tn->dir);
 }
 
-static struct tcs_port *tcs_get(struct tcs_net *tn, struct tcs_dir *dir,
-				enum tcs_side side, u16 num,
-				const struct sock_common *skc)
+static struct tcs_hist __percpu *tcs_hist(struct tcs_net *tn)
 {
-	struct tcs_chunk **cslot = &dir->chunk[side][num >> TCS_CHUNK_BITS];
-	struct tcs_chunk *chunk;
-	struct tcs_port *port = NULL;
-	struct tcs_port **pslot;
+	/* pairs with smp_store_release() in tcs_setup() */
+	return smp_load_acquire(&tn->hist);
+}
 
-	chunk = tcs_get_chunk(tn, cslot);
-	if (likely(chunk)) {
-		pslot = &chunk->port[num & TCS_CHUNK_MASK];
-		port = READ_ONCE(*pslot);
-		if (unlikely(!port))
-			port = tcs_get_port(tn, pslot, side,
-					    tcs_folds(skc, side));
+static const struct tcs_block *tcs_block(const struct tcs_dir *dir,
+					 enum tcs_side side, u32 num)
+{
+	/* pairs with smp_store_release() in tcs_first_sight_locked() */
+	return smp_load_acquire(&dir->block[side][num >> TCS_BLOCK_BITS]);
+}
+
+/*
+ * The directory, the histograms and the array of pages of @tn, made on
+ * its first event; NULL if one cannot be allocated.  Under tn->lock.
+ */
+static struct tcs_dir *tcs_setup(struct tcs_net *tn)
+{
+	unsigned int max = min(READ_ONCE(tcs_max_ports), TCS_MAX_IDS);
+	unsigned int nr_pages = DIV_ROUND_UP(max, TCS_PORTS_PER_PAGE);
+	struct tcs_hist __percpu *hist;
+	struct tcs_port **pages;
+	struct tcs_dir *dir;
+
+	hist = alloc_percpu_gfp(struct tcs_hist, GFP_ATOMIC | __GFP_NOWARN);
+	pages = kcalloc(nr_pages, sizeof(*pages), GFP_ATOMIC | __GFP_NOWARN);
+	dir = kzalloc(sizeof(*dir), GFP_ATOMIC | __GFP_NOWARN);
+	if (!hist || !pages || !dir) {
+		free_percpu(hist);
+		kfree(pages);
+		kfree(dir);
+		return NULL;
 	}
-	if (unlikely(!port))
-		atomic_long_inc(&tn->alloc_failed);
+	tn->max_ids = max;
+	tn->pages = pages;
+	atomic_long_add(sizeof(struct tcs_hist) * num_possible_cpus() +
+			ksize(pages) + ksize(dir), &tn->memory);
+	/* the zeroed histograms, then the rest: tcs_hist(), tcs_dir() */
+	smp_store_release(&tn->hist, hist);
+	/* and the pages' array and max_ids before the directory */
+	smp_store_release(&tn->dir, dir);
+	return dir;
+}
+
+static struct tcs_port *tcs_port_of(const struct tcs_net *tn, u16 id)
+{
+	return &tn->pages[(id - 1) / TCS_PORTS_PER_PAGE]
+			 [(id - 1) % TCS_PORTS_PER_PAGE];
+}
+
+/* Take one entry of the global cap; false if there is none left. */
+static bool tcs_take_global(void)
+{
+	if (atomic_long_inc_return(&tcs_ports_global) <=
+	    READ_ONCE(tcs_max_ports_global))
+		return true;
+	atomic_long_dec(&tcs_ports_global);
+	return false;
+}
+
+/*
+ * The entry of @side's port @num, seen in @skc for the first time: made,
+ * found made by another CPU, refused by the caps or not allocated.
+ * Under tn->lock.
+ */
+static struct tcs_port *tcs_first_sight_locked(struct tcs_net *tn,
+					       enum tcs_side side, u16 num,
+					       const struct sock_common *skc)
+{
+	struct tcs_block **bslot, *block;
+	struct tcs_port *page, *port;
+	struct tcs_dir *dir;
+	unsigned int n;
+	u16 *idp;
+
+	dir = tn->dir ?: tcs_setup(tn);
+	if (!dir)
+		goto failed;
+	bslot = &dir->block[side][num >> TCS_BLOCK_BITS];
+	block = *bslot;
+	if (!block) {
+		block = kzalloc(sizeof(*block), GFP_ATOMIC | __GFP_NOWARN);
+		if (!block)
+			goto failed;
+		atomic_long_add(ksize(block), &tn->memory);
+		/* the zeroed block before its pointer: tcs_block() */
+		smp_store_release(bslot, block);
+	}
+	idp = &block->id[num & TCS_BLOCK_MASK];
+	if (*idp == TCS_ID_REFUSED)
+		return &tn->other[side];
+	if (*idp)		/* another CPU made it */
+		return tcs_port_of(tn, *idp);
+
+	n = tn->nr_ids;
+	if (n >= tn->max_ids || !tcs_take_global()) {
+		WRITE_ONCE(*idp, TCS_ID_REFUSED);
+		WRITE_ONCE(tn->refused[side], tn->refused[side] + 1);
+		return &tn->other[side];
+	}
+	page = tn->pages[n / TCS_PORTS_PER_PAGE];
+	if (!page) {
+		page = (struct tcs_port *)get_zeroed_page(GFP_ATOMIC |
+							  __GFP_NOWARN);
+		if (!page) {
+			atomic_long_dec(&tcs_ports_global);
+			goto failed;
+		}
+		atomic_long_add(PAGE_SIZE, &tn->memory);
+		tn->pages[n / TCS_PORTS_PER_PAGE] = page;
+	}
+	port = &page[n % TCS_PORTS_PER_PAGE];
+	if (tcs_folds(skc, side)) {
+		port->fold = &tn->hist->fold[side];
+		WRITE_ONCE(tn->fold[side].ports, tn->fold[side].ports + 1);
+	}
+	WRITE_ONCE(tn->nr_ids, n + 1);
+	/* the entry and its page before the id: pairs with tcs_id() */
+	smp_store_release(idp, n + 1);
+	return port;
+
+failed:
+	atomic_long_inc(&tn->alloc_failed);
+	return &tn->other[side];
+}
+
+/* The slow path of tcs_get(), out of line to keep the fast one short. */
+static noinline struct tcs_port *tcs_first_sight(struct tcs_net *tn,
+						 enum tcs_side side, u16 num,
+						 const struct sock_common *skc)
+{
+	struct tcs_port *port;
+	unsigned long flags;
+
+	spin_lock_irqsave(&tn->lock, flags);
+	port = tcs_first_sight_locked(tn, side, num, skc);
+	spin_unlock_irqrestore(&tn->lock, flags);
 	return port;
 }
 
 /*
+ * The id of @side's port @num in @dir, or 0: an acquire load, which
+ * orders the reads of the block, the page and the entry after it.
+ */
+static u16 tcs_id(const struct tcs_dir *dir, enum tcs_side side, u32 num)
+{
+	const struct tcs_block *block = tcs_block(dir, side, num);
+
+	if (!block)
+		return 0;
+	/* pairs with smp_store_release() in tcs_first_sight_locked() */
+	return smp_load_acquire(&block->id[num & TCS_BLOCK_MASK]);
+}
+
+static struct tcs_port *tcs_get(struct tcs_net *tn, const struct tcs_dir *dir,
+				enum tcs_side side, u16 num,
+				const struct sock_common *skc)
+{
+	u16 id = dir ? tcs_id(dir, side, num) : 0;
+
+	if (likely(id && id != TCS_ID_REFUSED))
+		return tcs_port_of(tn, id);
+	if (id == TCS_ID_REFUSED)
+		return &tn->other[side];
+	return tcs_first_sight(tn, side, num, skc);
+}
+
+/*
  * Called from the probe handlers, with preemption disabled.  Finds both
- * ports of a socket, allocating them on first use.  Returns NULL if the
- * namespace is going away, or if its directory (and with it its
- * histograms) cannot be allocated: both ports are then counted in
- * alloc_failed, and the caller makes no tracking entry, whose end would
- * add to histograms that do not exist.  A port that cannot be allocated
- * is left NULL, and counted in alloc_failed.
+ * ports of a socket, making their entries on first use; a port refused by
+ * the caps, or whose entry could not be allocated, is its side's overflow
+ * row.  Returns NULL only if the namespace is going away.
  */
 struct tcs_net *tcs_lookup(const struct sock_common *skc,
 			   struct tcs_ports *ports)
 {
 	struct tcs_net *tn = tcs_net(read_pnet(&skc->skc_net));
-	struct tcs_dir *dir;
+	const struct tcs_dir *dir;
 
 	if (unlikely(!tn || READ_ONCE(tn->dying)))
 		return NULL;
-	dir = tcs_get_dir(tn);
-	if (unlikely(!dir)) {
-		atomic_long_add(TCS_NR_SIDES, &tn->alloc_failed);
-		return NULL;
-	}
+	dir = tcs_dir(tn);
 	ports->p[TCS_SIDE_LOCAL] = tcs_get(tn, dir, TCS_SIDE_LOCAL,
 					   skc->skc_num, skc);
+	if (unlikely(!dir))
+		dir = tcs_dir(tn);
 	ports->p[TCS_SIDE_REMOTE] = tcs_get(tn, dir, TCS_SIDE_REMOTE,
 					    ntohs(skc->skc_dport), skc);
 	return tn;
 }
 
-static void tcs_port_inc(const struct tcs_port *port, enum tcs_slot slot)
-{
-	this_cpu_inc(port->pcpu->v[slot]);
-	if (port->fold)
-		this_cpu_inc(port->fold->v[slot]);
-}
-
+/*
+ * The fold row first: a reset that takes the port's count (tcs_reset_row())
+ * then moves the fold row's base by what the fold row has already counted.
+ */
 void tcs_inc(const struct tcs_ports *ports, enum tcs_slot slot)
 {
 	unsigned int side;
 
-	for (side = 0; side < TCS_NR_SIDES; side++)
-		if (likely(ports->p[side]))
-			tcs_port_inc(ports->p[side], slot);
+	for (side = 0; side < TCS_NR_SIDES; side++) {
+		struct tcs_port *port = ports->p[side];
+
+		if (port->fold) {
+			this_cpu_inc(port->fold->v[slot]);
+			/* the fold row before the port: tcs_fold_read() */
+			smp_mb__before_atomic();
+		}
+		atomic64_inc(&port->v[slot]);
+	}
 }
 
-/* Count an event of the socket, not of each end: on its local port. */
-void tcs_inc_once(const struct tcs_ports *ports, enum tcs_slot slot)
+/* Only for the gauges, which no reset touches. */
+void tcs_dec(const struct tcs_ports *ports, enum tcs_slot slot)
 {
-	struct tcs_port *port = ports->p[TCS_SIDE_LOCAL];
+	unsigned int side;
 
-	if (unlikely(!port))
-		port = ports->p[TCS_SIDE_REMOTE];
-	if (likely(port))
-		tcs_port_inc(port, slot);
+	for (side = 0; side < TCS_NR_SIDES; side++) {
+		struct tcs_port *port = ports->p[side];
+
+		if (port->fold)
+			this_cpu_dec(port->fold->v[slot]);
+		atomic64_dec(&port->v[slot]);
+	}
 }
 
-/* Record a stay of @ns nanoseconds in @state (tn->dir, so tn->hist, exists). */
+/*
+ * A socket the tracking table had no room for.  Without histograms (the
+ * namespace's first allocation failed) it is counted in alloc_failed.
+ */
+void tcs_untracked_inc(struct tcs_net *tn)
+{
+	struct tcs_hist __percpu *hist = tcs_hist(tn);
+
+	if (likely(hist))
+		this_cpu_inc(hist->untracked);
+	else
+		atomic_long_inc(&tn->alloc_failed);
+}
+
+/* Record a stay of @ns nanoseconds in @state, as tcs_untracked_inc(). */
 void tcs_hist_add(struct tcs_net *tn, enum tcs_state state, u64 ns)
 {
-	struct tcs_hist __percpu *hist = tn->hist;
+	struct tcs_hist __percpu *hist = tcs_hist(tn);
 	u64 ms = div_u64(ns, NSEC_PER_MSEC);
 	unsigned int b = min_t(unsigned int, fls64(ms), TCS_HIST_BUCKETS - 1);
 
+	if (unlikely(!hist)) {
+		atomic_long_inc(&tn->alloc_failed);
+		return;
+	}
 	this_cpu_inc(hist->count[state][b]);
 	this_cpu_add(hist->sum_ms[state], ms);
 }
 
 /*
- * Find the first entry whose key (tcs_key()) is >= *key, and store its key
- * in *key.  Returns NULL when there is none.
+ * Find the first row whose key (tcs_key()) is >= *key, and store its key
+ * in *key.  Returns NULL when there is none.  A side's overflow row is
+ * always found, after its ports; the caller skips rows that are all 0.
  */
 struct tcs_port *tcs_table_next(struct tcs_net *tn, u32 *key)
 {
-	struct tcs_dir *dir = READ_ONCE(tn->dir);
+	const struct tcs_dir *dir = tcs_dir(tn);
 	u32 k = *key;
 
-	if (!dir)
-		return NULL;
 	while (k < tcs_key(TCS_NR_SIDES, 0)) {
-		struct tcs_chunk *chunk;
-		struct tcs_port *port;
+		enum tcs_side side = tcs_key_side(k);
+		u32 num = tcs_key_port(k);
+		u16 id;
 
-		chunk = READ_ONCE(dir->chunk[k >> 16][(k & 0xffff) >> TCS_CHUNK_BITS]);
-		if (!chunk) {
-			k = (k | TCS_CHUNK_MASK) + 1;
+		if (num > TCS_PORT_OTHER) {	/* past the overflow row */
+			k = tcs_key(side + 1, 0);
 			continue;
 		}
-		port = READ_ONCE(chunk->port[k & TCS_CHUNK_MASK]);
-		if (port) {
+		if (num == TCS_PORT_OTHER) {
 			*key = k;
-			return port;
+			return &tn->other[side];
+		}
+		if (!dir) {
+			k = tcs_key(side, TCS_PORT_OTHER);
+			continue;
+		}
+		if (!tcs_block(dir, side, num)) {
+			k = (k | TCS_BLOCK_MASK) + 1;
+			continue;
+		}
+		id = tcs_id(dir, side, num);
+		if (id && id != TCS_ID_REFUSED) {
+			*key = k;
+			return tcs_port_of(tn, id);
 		}
 		k++;
 	}
@@ -305,110 +443,96 @@ struct tcs_port *tcs_table_next(struct tcs_net *tn, u32 *key)
 static_assert(TCS_TW_OVERFLOW - TCS_TW_EXPIRED ==
 	      TCS_S_TW_OVERFLOW - TCS_S_TW_EXPIRED);
 
-static u64 tcs_sum(const struct tcs_port *port, enum tcs_slot slot)
+/* A gauge, whose parts may be read at different times: never below 0. */
+static u64 tcs_gauge(u64 v)
 {
-	unsigned int cpu;
-	u64 sum = 0;
-
-	for_each_possible_cpu(cpu)
-		sum += READ_ONCE(per_cpu_ptr(port->pcpu, cpu)->v[slot]);
-	return sum;
+	return (s64)v < 0 ? 0 : v;
 }
 
-/* Slots [@first, @last) of @pcpu, summed over the CPUs into @sum. */
-static void tcs_sum_range(const struct tcs_counters __percpu *pcpu,
-			  unsigned int first, unsigned int last, u64 *sum)
+/* The columns of a row from its counters @sum (enum tcs_slot). */
+static void tcs_row_val(const u64 *sum, u64 oldest_ns, u64 now, u64 *val)
 {
-	unsigned int cpu, i;
-
-	for (i = first; i < last; i++)
-		sum[i] = 0;
-	for_each_possible_cpu(cpu) {
-		const struct tcs_counters *c = per_cpu_ptr(pcpu, cpu);
-
-		for (i = first; i < last; i++)
-			sum[i] += READ_ONCE(c->v[i]);
-	}
-}
-
-/*
- * The columns of a row (enum tcs_counter) from its per-CPU counters and
- * its @base at the last reset.  Reads are ordered so that no value goes
- * negative: each base before the per-CPU values (which only grow), the
- * exit counts before the entry counts.  @oldest_ns is 0 if the row has no
- * tracked CLOSE_WAIT.
- */
-static void tcs_row_read(const struct tcs_counters __percpu *pcpu,
-			 const u64 *base_now, u64 oldest_ns, u64 now, u64 *val)
-{
-	u64 base[TCS_NR_RESETTABLE], sum[TCS_NR_SLOTS];
 	unsigned int i;
 
-	for (i = 0; i < TCS_NR_RESETTABLE; i++)
-		base[i] = READ_ONCE(base_now[i]);
-	tcs_sum_range(pcpu, TCS_S_TRACK_OUT, TCS_S_TRACK_OUT + TCS_NR_STATES,
-		      sum);
-	smp_rmb();	/* pairs with smp_wmb() in tcs_table_reset() */
-	tcs_sum_range(pcpu, TCS_S_ENTER, TCS_S_TRACK_OUT, sum);
 	for (i = 0; i < TCS_NR_STATES; i++) {
-		val[TCS_TIME_WAIT + i] = sum[TCS_S_ENTER + i] - base[TCS_S_ENTER + i];
-		val[TCS_TIME_WAIT_NOW + i] = sum[TCS_S_TRACK_IN + i] -
-					     sum[TCS_S_TRACK_OUT + i];
+		val[TCS_TIME_WAIT + i] = sum[TCS_S_ENTER + i];
+		val[TCS_TIME_WAIT_NOW + i] = tcs_gauge(sum[TCS_S_NOW + i]);
 	}
 	for (i = 0; i <= TCS_TW_OVERFLOW - TCS_TW_EXPIRED; i++)
-		val[TCS_TW_EXPIRED + i] = sum[TCS_S_TW_EXPIRED + i] -
-					  base[TCS_S_TW_EXPIRED + i];
+		val[TCS_TW_EXPIRED + i] = sum[TCS_S_TW_EXPIRED + i];
 	val[TCS_CLOSE_WAIT_OLDEST_MS] = 0;
 	if (oldest_ns && now > oldest_ns)
 		val[TCS_CLOSE_WAIT_OLDEST_MS] = div_u64(now - oldest_ns,
 							NSEC_PER_MSEC);
 }
 
-/* The columns of @port; @gen and @now come from the last tcs_track_scan(). */
+/*
+ * The columns of @port (a port's row or an overflow row); @gen and @now
+ * come from the last tcs_track_scan().  @oldest_ns is 0 if the row has no
+ * tracked CLOSE_WAIT.
+ */
 void tcs_port_read(const struct tcs_port *port, unsigned long gen, u64 now,
 		   u64 *val)
 {
 	u64 oldest = READ_ONCE(port->scan_gen) == gen ? port->oldest_ns : 0;
+	u64 sum[TCS_NR_SLOTS];
+	unsigned int i;
 
-	tcs_row_read(port->pcpu, port->base, oldest, now, val);
+	for (i = 0; i < TCS_NR_SLOTS; i++)
+		sum[i] = atomic64_read(&port->v[i]);
+	tcs_row_val(sum, oldest, now, val);
 }
 
 /*
- * The columns of @side's fold row, as tcs_port_read(); false if the
- * namespace has had no event yet.
+ * The columns of @side's fold row, as tcs_port_read(): its per-CPU
+ * counters less what resets took out of its ports.  The base is read
+ * first: it only holds counts the per-CPU counters had before it grew
+ * (tcs_inc(), tcs_table_reset()), so no column goes negative.  False if
+ * the namespace has had no event yet.
  */
 bool tcs_fold_read(struct tcs_net *tn, enum tcs_side side, unsigned long gen,
 		   u64 now, u64 *val)
 {
-	struct tcs_hist __percpu *hist;
+	struct tcs_hist __percpu *hist = tcs_hist(tn);
 	const struct tcs_fold *f = &tn->fold[side];
 	u64 oldest = f->scan_gen == gen ? f->oldest_ns : 0;
+	u64 sum[TCS_NR_SLOTS] = {}, base[TCS_NR_RESETTABLE];
+	unsigned int cpu, i;
 
-	if (!READ_ONCE(tn->dir))
+	if (!hist)
 		return false;
-	smp_rmb();	/* tn->hist before tn->dir */
-	hist = READ_ONCE(tn->hist);
-	tcs_row_read(&hist->fold[side], f->base, oldest, now, val);
+	for (i = 0; i < TCS_NR_RESETTABLE; i++)
+		base[i] = READ_ONCE(f->base[i]);
+	/* pairs with tcs_inc()'s barrier and tcs_table_reset()'s xchg() */
+	smp_rmb();
+	for_each_possible_cpu(cpu) {
+		const struct tcs_counters *c = &per_cpu_ptr(hist, cpu)->fold[side];
+
+		for (i = 0; i < TCS_NR_SLOTS; i++)
+			sum[i] += READ_ONCE(c->v[i]);
+	}
+	for (i = 0; i < TCS_NR_RESETTABLE; i++)
+		sum[i] -= base[i];
+	tcs_row_val(sum, oldest, now, val);
 	return true;
 }
 
-/* The total of one slot over every port of @tn. */
-u64 tcs_table_sum(struct tcs_net *tn, enum tcs_slot slot)
+u64 tcs_untracked_read(struct tcs_net *tn)
 {
-	struct tcs_port *port;
-	u32 key = 0;
+	struct tcs_hist __percpu *hist = tcs_hist(tn);
+	unsigned int cpu;
 	u64 sum = 0;
 
-	while ((port = tcs_table_next(tn, &key))) {
-		sum += tcs_sum(port, slot);
-		key++;
-	}
+	if (!hist)
+		return 0;
+	for_each_possible_cpu(cpu)
+		sum += READ_ONCE(per_cpu_ptr(hist, cpu)->untracked);
 	return sum;
 }
 
 void tcs_hist_read(struct tcs_net *tn, struct tcs_hist *sum)
 {
-	struct tcs_hist __percpu *hist = READ_ONCE(tn->hist);
+	struct tcs_hist __percpu *hist = tcs_hist(tn);
 	unsigned int cpu, s, b;
 
 	memset(sum, 0, sizeof(*sum));
@@ -425,65 +549,77 @@ void tcs_hist_read(struct tcs_net *tn, struct tcs_hist *sum)
 	}
 }
 
-static void tcs_set_base(u64 *base, const u64 *sum)
-{
-	unsigned int i;
-
-	for (i = 0; i < TCS_NR_RESETTABLE; i++)
-		WRITE_ONCE(base[i], sum[i]);
-	smp_wmb();	/* pairs with smp_rmb() in tcs_row_read() */
-}
-
 /*
- * Reset moves each port's base to its current totals instead of writing
- * other CPUs' counters, which would race with their increments.
- *
- * A fold row's base is the sum of its ports' new bases, not a snapshot of
- * its own counters: events between two ports' snapshots, and ports made
- * behind the walk (base 0), then count in the fold row as in their ports'
- * rows, and the fold row stays the sum of its ports.
+ * A reset takes each row's cumulative counts with atomic64_xchg(), so no
+ * event is lost to it.  What a folded port's counts were is added to its
+ * fold row's base right away: the fold row, whose per-CPU counters cannot
+ * be written from here, then stays the sum of its ports.
  */
 void tcs_table_reset(struct tcs_net *tn)
 {
-	u64 sum[TCS_NR_RESETTABLE], fold[TCS_NR_SIDES][TCS_NR_RESETTABLE] = {};
 	struct tcs_port *port;
-	unsigned int side, i;
 	u32 key = 0;
 
 	mutex_lock(&tn->reset_lock);
 	while ((port = tcs_table_next(tn, &key))) {
-		tcs_sum_range(port->pcpu, 0, TCS_NR_RESETTABLE, sum);
-		tcs_set_base(port->base, sum);
-		for (i = 0; port->fold && i < TCS_NR_RESETTABLE; i++)
-			fold[key >> 16][i] += sum[i];
+		struct tcs_fold *f = &tn->fold[tcs_key_side(key)];
+		unsigned int i;
+
+		for (i = 0; i < TCS_NR_RESETTABLE; i++) {
+			u64 v = atomic64_xchg(&port->v[i], 0);
+
+			/* after the xchg(), a full barrier: tcs_fold_read() */
+			if (port->fold && v)
+				WRITE_ONCE(f->base[i], f->base[i] + v);
+		}
 		key++;
 		cond_resched();
 	}
-	for (side = 0; side < TCS_NR_SIDES; side++)
-		tcs_set_base(tn->fold[side].base, fold[side]);
 	mutex_unlock(&tn->reset_lock);
+}
+
+/* The lines of /proc/net/tcp_closestat_stat about the table. */
+void tcs_table_show_stat(struct seq_file *seq, struct tcs_net *tn)
+{
+	static const char *const side_names[] = TCS_SIDE_NAMES;
+	unsigned int side;
+
+	seq_printf(seq, TCS_STAT_ALLOC_FAILED " %ld\n",
+		   atomic_long_read(&tn->alloc_failed));
+	seq_printf(seq, TCS_STAT_UNTRACKED " %llu\n", tcs_untracked_read(tn));
+	seq_printf(seq, TCS_STAT_TRACKED " %ld\n", tcs_tracked());
+	seq_printf(seq, TCS_STAT_MAX_TRACKED " %u\n", tcs_max_tracked);
+	seq_printf(seq, TCS_STAT_PORTS " %u\n", READ_ONCE(tn->nr_ids));
+	for (side = 0; side < TCS_NR_SIDES; side++)
+		seq_printf(seq, TCS_STAT_PORTS_REFUSED "%s %lu\n",
+			   side_names[side], READ_ONCE(tn->refused[side]));
+	seq_printf(seq, TCS_STAT_MAX_PORTS " %u\n",
+		   READ_ONCE(tn->max_ids) ?: READ_ONCE(tcs_max_ports));
+	seq_printf(seq, TCS_STAT_PORTS_GLOBAL " %ld\n",
+		   atomic_long_read(&tcs_ports_global));
+	seq_printf(seq, TCS_STAT_MAX_PORTS_GLOBAL " %lu\n",
+		   READ_ONCE(tcs_max_ports_global));
+	seq_printf(seq, TCS_STAT_MEMORY " %ld\n", atomic_long_read(&tn->memory));
 }
 
 void tcs_table_free(struct tcs_net *tn)
 {
 	struct tcs_dir *dir = tn->dir;
-	unsigned int side, i, j;
+	unsigned int side, i;
 
+	atomic_long_sub(tn->nr_ids, &tcs_ports_global);
+	tn->nr_ids = 0;
 	free_percpu(tn->hist);
 	tn->hist = NULL;
 	if (!dir)
 		return;
-	for (side = 0; side < TCS_NR_SIDES; side++) {
-		for (i = 0; i < TCS_NR_CHUNKS; i++) {
-			struct tcs_chunk *chunk = dir->chunk[side][i];
-
-			if (!chunk)
-				continue;
-			for (j = 0; j < TCS_CHUNK_SIZE; j++)
-				tcs_port_free(chunk->port[j]);
-			kfree(chunk);
-		}
-	}
+	for (i = 0; i < DIV_ROUND_UP(tn->max_ids, TCS_PORTS_PER_PAGE); i++)
+		free_page((unsigned long)tn->pages[i]);
+	kfree(tn->pages);
+	tn->pages = NULL;
+	for (side = 0; side < TCS_NR_SIDES; side++)
+		for (i = 0; i < TCS_NR_BLOCKS; i++)
+			kfree(dir->block[side][i]);
 	kfree(dir);
 	tn->dir = NULL;
 }

@@ -4,9 +4,11 @@
 
 #include <linux/bits.h>
 #include <linux/in6.h>
+#include <linux/limits.h>
 #include <linux/mutex.h>
 #include <linux/percpu.h>
 #include <linux/seq_file.h>
+#include <linux/spinlock.h>
 #include <linux/types.h>
 #include <net/net_namespace.h>
 #include <net/netns/generic.h>
@@ -15,9 +17,9 @@
 #include <linux/tcp_closestat.h>
 
 /*
- * Per-CPU slots of one (side, port).  The first TCS_NR_RESETTABLE are
- * cumulative and zeroed by a reset; the tracked entries and exits, whose
- * difference is the *_now gauge, are never reset.
+ * Counters of one row.  The first TCS_NR_RESETTABLE are cumulative and
+ * zeroed by a reset; the TCS_S_NOW ones are gauges, counted up when a
+ * tracked socket enters its state and down when it leaves, never reset.
  */
 enum tcs_slot {
 	TCS_S_ENTER,				/* + state */
@@ -26,80 +28,98 @@ enum tcs_slot {
 	TCS_S_TW_KILLED,
 	TCS_S_TW_OVERFLOW,
 	TCS_NR_RESETTABLE,
-	TCS_S_TRACK_IN = TCS_NR_RESETTABLE,	/* + state */
-	TCS_S_TRACK_OUT = TCS_S_TRACK_IN + TCS_NR_STATES, /* + state */
-	TCS_S_UNTRACKED = TCS_S_TRACK_OUT + TCS_NR_STATES, /* local side */
-	TCS_NR_SLOTS
+	TCS_S_NOW = TCS_NR_RESETTABLE,		/* + state */
+	TCS_NR_SLOTS = TCS_S_NOW + TCS_NR_STATES
 };
 
+/* The per-CPU counters of a fold row. */
 struct tcs_counters {
 	u64 v[TCS_NR_SLOTS];
 };
 
 /*
- * Counters of one (side, port) in one network namespace.  The per-CPU
- * part is written by the probes; @base holds the totals at the last reset
- * and is written only under tcs_net.reset_lock.  @oldest_ns and @scan_gen
- * are filled by the reader's scan of the tracking table (track.c).
+ * Counters of one (side, port) in one network namespace, shared by the
+ * CPUs: 104 bytes whatever the number of CPUs (Documentation/
+ * performance.rst measures what sharing costs).  @fold is its side's fold
+ * row, whose per-CPU counters the probes bump first, or NULL.  @oldest_ns
+ * and @scan_gen are filled by the reader's scan of the tracking table
+ * (track.c).
  */
 struct tcs_port {
-	struct tcs_counters __percpu *pcpu;
-	struct tcs_counters __percpu *fold;	/* its side's fold row, or NULL */
-	u64 base[TCS_NR_RESETTABLE];
+	atomic64_t v[TCS_NR_SLOTS];
+	struct tcs_counters __percpu *fold;
 	u64 oldest_ns;
 	unsigned long scan_gen;
 };
 
-/*
- * Ports are indexed by a two-level table: a directory of TCS_NR_CHUNKS
- * chunk pointers per side, each chunk holding TCS_CHUNK_SIZE port
- * pointers.  Every level is allocated on the first event that needs it and
- * published with cmpxchg(), so the probes never take a lock.  Nothing is
- * freed before the namespace goes away (see tcs_table_free()).
- */
-#define TCS_CHUNK_BITS	8
-#define TCS_CHUNK_SIZE	BIT(TCS_CHUNK_BITS)
-#define TCS_CHUNK_MASK	(TCS_CHUNK_SIZE - 1)
-#define TCS_NR_CHUNKS	(65536U >> TCS_CHUNK_BITS)
+#define TCS_PORTS_PER_PAGE	(PAGE_SIZE / sizeof(struct tcs_port))
 
-struct tcs_chunk {
-	struct tcs_port *port[TCS_CHUNK_SIZE];
+/*
+ * The index of a namespace's ports: a directory of TCS_NR_BLOCKS block
+ * pointers per side, each block holding the ids of TCS_BLOCK_SIZE ports.
+ * Id 0 is a port not seen yet, TCS_ID_REFUSED one the caps kept out, and
+ * id n the entry n - 1 of the array of pages tcs_net.pages.  A u16 per
+ * port of a block, not a pointer, keeps the index at a quarter of what
+ * pointers would take, and entries are carved from pages in order, with
+ * no allocation of their own.  Nothing is freed before the namespace goes
+ * away (see tcs_table_free()).
+ */
+#define TCS_BLOCK_BITS	9
+#define TCS_BLOCK_SIZE	BIT(TCS_BLOCK_BITS)
+#define TCS_BLOCK_MASK	(TCS_BLOCK_SIZE - 1)
+#define TCS_NR_BLOCKS	(65536U >> TCS_BLOCK_BITS)
+#define TCS_ID_REFUSED	U16_MAX
+#define TCS_MAX_IDS	(U16_MAX - 1)
+
+struct tcs_block {
+	u16 id[TCS_BLOCK_SIZE];
+};
+
+struct tcs_dir {
+	struct tcs_block *block[TCS_NR_SIDES][TCS_NR_BLOCKS];
 };
 
 /*
- * Time spent in each state by tracked sockets, per CPU; and the counters
- * of the two fold rows of /proc/net/tcp_closestat_folded, which the
- * probes bump beside those of each folded port (tcs_port.fold).
+ * Per namespace, per CPU: time spent in each state by tracked sockets,
+ * the counters of the two fold rows of /proc/net/tcp_closestat_folded,
+ * which the probes bump beside those of each folded port (tcs_port.fold),
+ * and the sockets the tracking table had no room for.
  */
 struct tcs_hist {
 	u64 count[TCS_NR_STATES][TCS_HIST_BUCKETS];
 	u64 sum_ms[TCS_NR_STATES];
 	struct tcs_counters fold[TCS_NR_SIDES];
+	u64 untracked;
 };
 
 /*
- * What a fold row has besides its per-CPU counters: as in struct tcs_port,
- * and the number of ports folded into it.
+ * What a fold row has besides its per-CPU counters: the totals taken out
+ * of its ports by resets, as in struct tcs_port, and the number of ports
+ * folded into it.
  */
 struct tcs_fold {
 	u64 base[TCS_NR_RESETTABLE];
 	u64 oldest_ns;
 	unsigned long scan_gen;
-	atomic_long_t ports;
+	unsigned long ports;		/* under tcs_net.lock */
 };
 
-struct tcs_dir {
-	struct tcs_chunk *chunk[TCS_NR_SIDES][TCS_NR_CHUNKS];
-};
-
-/* Per network namespace state, in net_generic(). */
+/*
+ * Per network namespace state, in net_generic().  @hist, @pages and
+ * @max_ids are set, under @lock, before @dir is published.
+ */
 struct tcs_net {
 	struct tcs_dir *dir;
-	struct tcs_hist __percpu *hist;	/* set before dir */
+	struct tcs_hist __percpu *hist;
+	struct tcs_port **pages;
+	unsigned int max_ids;
+	unsigned int nr_ids;		/* entries made, under @lock */
+	spinlock_t lock;		/* serializes the first sight of ports */
 	bool dying;
 	atomic_long_t alloc_failed;
-	atomic_long_t ports;
 	atomic_long_t memory;
+	unsigned long refused[TCS_NR_SIDES];	/* under @lock */
+	struct tcs_port other[TCS_NR_SIDES];	/* the overflow rows */
 	struct tcs_fold fold[TCS_NR_SIDES];
 	struct mutex reset_lock;	/* serializes resets */
 	struct mutex scan_lock;		/* serializes tcs_track_scan() */
@@ -113,12 +133,31 @@ static inline struct tcs_net *tcs_net(const struct net *net)
 	return net_generic(net, tcs_net_id);
 }
 
-static inline u32 tcs_key(enum tcs_side side, u16 port)
+/*
+ * Rows are walked in the order of their keys: a side's ports, then its
+ * overflow row, port TCS_PORT_OTHER.
+ */
+#define TCS_PORT_OTHER	65536U
+
+static inline u32 tcs_key(enum tcs_side side, u32 port)
 {
-	return (u32)side << 16 | port;
+	return (u32)side << 17 | port;
 }
 
-/* Both ends of a socket, as found (or created) in the table. */
+static inline enum tcs_side tcs_key_side(u32 key)
+{
+	return key >> 17;
+}
+
+static inline u32 tcs_key_port(u32 key)
+{
+	return key & (BIT(17) - 1);
+}
+
+/*
+ * Both ends of a socket, as found (or created) in the table: never NULL,
+ * a port without an entry of its own counts in its side's overflow row.
+ */
 struct tcs_ports {
 	struct tcs_port *p[TCS_NR_SIDES];
 };
@@ -142,9 +181,11 @@ void tcs_table_free(struct tcs_net *tn);
 struct tcs_net *tcs_lookup(const struct sock_common *skc,
 			   struct tcs_ports *ports);
 void tcs_inc(const struct tcs_ports *ports, enum tcs_slot slot);
-void tcs_inc_once(const struct tcs_ports *ports, enum tcs_slot slot);
-u64 tcs_table_sum(struct tcs_net *tn, enum tcs_slot slot);
+void tcs_dec(const struct tcs_ports *ports, enum tcs_slot slot);
+void tcs_untracked_inc(struct tcs_net *tn);
+u64 tcs_untracked_read(struct tcs_net *tn);
 void tcs_hist_add(struct tcs_net *tn, enum tcs_state state, u64 ns);
+void tcs_table_show_stat(struct seq_file *seq, struct tcs_net *tn);
 struct tcs_port *tcs_table_next(struct tcs_net *tn, u32 *key);
 void tcs_port_read(const struct tcs_port *port, unsigned long gen, u64 now,
 		   u64 *val);

@@ -190,7 +190,7 @@ static struct tcs_track *tcs_take(const void *obj)
 /* Account the end of @t's stay in its state at @now. */
 static void tcs_leave(struct tcs_track *t, u64 now)
 {
-	tcs_inc(&t->ports, TCS_S_TRACK_OUT + t->info.state);
+	tcs_dec(&t->ports, TCS_S_NOW + t->info.state);
 	tcs_hist_add(t->tn, t->info.state, now - t->info.since);
 }
 
@@ -202,7 +202,7 @@ static void tcs_to_time_wait(struct tcs_track *t)
 	tcs_leave(t, now);
 	t->info.state = TCS_STATE_TIME_WAIT;
 	t->info.since = now;
-	tcs_inc(&t->ports, TCS_S_TRACK_IN + TCS_STATE_TIME_WAIT);
+	tcs_inc(&t->ports, TCS_S_NOW + TCS_STATE_TIME_WAIT);
 }
 
 static struct tcs_track *tcs_alloc(void)
@@ -285,7 +285,7 @@ static void tcs_insert(struct tcs_track *t)
 
 	if (old) {
 		if (count)
-			tcs_inc(&old->ports, TCS_S_TRACK_OUT + old->info.state);
+			tcs_dec(&old->ports, TCS_S_NOW + old->info.state);
 		tcs_free(old);
 	}
 }
@@ -320,18 +320,18 @@ static struct tcs_track *tcs_new(struct tcs_net *tn,
 
 	percpu_counter_inc(&tcs_nr_tracked);
 	/* before the entry is hashed: an end may count out right after */
-	tcs_inc(ports, TCS_S_TRACK_IN + state);
+	tcs_inc(ports, TCS_S_NOW + state);
 	return t;
 
 untracked:
-	tcs_inc_once(ports, TCS_S_UNTRACKED);
+	tcs_untracked_inc(tn);
 	return NULL;
 }
 
 /* Undo tcs_new() of an entry that was not, or is no longer, hashed. */
 static void tcs_cancel(struct tcs_track *t)
 {
-	tcs_inc(&t->ports, TCS_S_TRACK_OUT + t->info.state);
+	tcs_dec(&t->ports, TCS_S_NOW + t->info.state);
 	tcs_free(t);
 }
 
@@ -572,8 +572,6 @@ unsigned long tcs_track_scan(struct tcs_net *tn)
 			for (side = 0; side < TCS_NR_SIDES; side++) {
 				struct tcs_port *port = t->ports.p[side];
 
-				if (!port)
-					continue;
 				tcs_oldest(&port->oldest_ns, &port->scan_gen,
 					   gen, t->info.since);
 				if (port->fold)

@@ -250,12 +250,15 @@ for l in lines[1:]:
                "tcp_closestat_%s%s" % (name, lab)) if k in samples]
         assert got == [want], (col, lab, got, f[i])
         n += 1
-assert n == sum(1 for k in samples if 'side="' in k), "extra samples"
+assert n == sum(1 for k in samples if 'port="' in k), "extra samples"
 assert types["tcp_closestat_time_wait_total"] == "counter"
 assert types["tcp_closestat_close_wait_oldest_seconds"] == "gauge"
 for name, val in stat.items():
     if name.startswith("missed_"):
         key = 'tcp_closestat_missed_total{probe="%s"}' % name[7:]
+        assert samples[key] == int(val), (key, val)
+    elif name.startswith("ports_refused_"):
+        key = 'tcp_closestat_ports_refused{side="%s"}' % name[14:]
         assert samples[key] == int(val), (key, val)
     else:
         name, want = exported(name, val)

@@ -9,11 +9,12 @@
 #                     fail_page_alloc fail PROBABILITY % of the
 #                     non-sleeping allocations made from the module's code
 #
-# The probes allocate a port's counters on its first event, with
-# GFP_ATOMIC; a failure loses that event and those after it until an
-# allocation succeeds, and is counted in alloc_failed of
-# /proc/net/tcp_closestat_stat.  So for every counter, 0 <= truth - count
-# <= alloc_failed, where the truth is churn's connection count (checked
+# The probes make a port's entry on its first event, with GFP_ATOMIC; a
+# failure is counted in alloc_failed of /proc/net/tcp_closestat_stat, and
+# that event, and those after it until an allocation succeeds, in the
+# side's overflow row ("other").  So a side's columns, summed over its
+# rows, equal the truth, and for every port's row 0 <= truth - count <=
+# alloc_failed, where the truth is churn's connection count (checked
 # against the namespace's Tcp ActiveOpens and PassiveOpens), and, for the
 # gauges and fates, ss read before and after the module's
 # table.  The gauges also depend on tracking, whose own allocation failures
@@ -91,6 +92,14 @@ col_others() {
 		END { print v + 0 }' "$TMP/table"
 }
 
+# col_side SIDE COLUMN: COLUMN summed over every row of SIDE.
+col_side() {
+	awk -v s="$1" -v c="$2" '
+		NR == 1 { for (i = 1; i <= NF; i++) idx[$i] = i; next }
+		$1 == s { v += $idx[c] }
+		END { print v + 0 }' "$TMP/table"
+}
+
 statval() {
 	awk -v k="$1" '$1 == k { print $2 }' "$TMP/stat"
 }
@@ -135,7 +144,7 @@ require_cmd ip ss awk
 read -r _ size _ _ _ base _ < <(grep '^tcp_closestat ' /proc/modules)
 [ -n "${base:-}" ] || ktap_skip_all "tcp_closestat is not loaded"
 
-ktap_plan 16
+ktap_plan 22
 TMP=$(mktemp -d /tmp/fault_inject.XXXXXX)
 trap 'cleanup; rm -rf "$TMP"' EXIT
 setup_ns F || ktap_bail_out "cannot create a network namespace"
@@ -200,6 +209,14 @@ within "local ephemeral ports close_wait" "$((2 * N))" \
 	"$(col_others local close_wait)" "$failed"
 within "remote ephemeral ports time_wait" "$((2 * N))" \
 	"$(col_others remote time_wait)" "$failed"
+
+# ... and no count lost: what a port's row misses is in "other"
+for side in local remote; do
+	for c in time_wait close_wait fin_wait2; do
+		check_eq "$side $c summed over the side's rows = churn's" \
+			"$(col_side $side $c)" "$((2 * N))"
+	done
+done
 
 bracket "local $P4 + $P6 time_wait_now = ss" "$((tw4_b + tw6_b))" \
 	"$((tw4_a + tw6_a))" \

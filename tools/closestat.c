@@ -230,7 +230,9 @@ static void usage(FILE *f)
 "local ports connect() or bind() to port 0 picked from the ephemeral range,\n"
 "shown as that range, and the peers' ports of the connections our services\n"
 "accepted, shown as 1-65535; the ports column says how many ports a row\n"
-"covers.\n"
+"covers.  The events of the ports the module's caps (max_ports,\n"
+"max_ports_global) refused are one row per side, port \"" TCS_PORT_OTHER_NAME "\", its ports\n"
+"column how many were refused; -p never matches it.\n"
 "\n"
 "Rows are sorted busiest first.  TCS_PROC_DIR=DIR reads the files from DIR\n"
 "instead of /proc/net, TCS_SYSCTL_DIR=DIR -x's sysctl files instead of\n"
@@ -520,11 +522,18 @@ struct view {
 	double *rate;			/* with -i: nrows * ncols, -1 if none */
 };
 
+/*
+ * Set when -p left out an overflow row with events: a listed port may be
+ * one the caps refused, counted there.  Said on stderr at the end (main()).
+ */
+static bool other_not_shown;
+
+/* -p lists ports: a side's overflow row (ports the caps refused) is none. */
 static bool row_selected(const struct cs_row *r)
 {
 	if (!opt.sides[r->side])
 		return false;
-	return !opt.ports_set || cs_port_isset(opt.ports, r->port);
+	return !opt.ports_set || (!r->other && cs_port_isset(opt.ports, r->port));
 }
 
 /* With -z -p: rows for listed ports that the module never saw. */
@@ -537,6 +546,8 @@ static void add_zero_rows(struct cs_table *t)
 	if (!have)
 		die("out of memory");
 	for (i = 0; i < t->nrows; i++) {
+		if (t->rows[i].other)
+			continue;
 		bit = t->rows[i].side * CS_NR_PORTS + t->rows[i].port;
 		have[bit >> 3] |= 1u << (bit & 7);
 	}
@@ -555,16 +566,17 @@ static void add_zero_rows(struct cs_table *t)
 	free(have);
 }
 
+/* side, then port, a side's overflow row last */
 static int cmp_key(const struct cs_row *a, const struct cs_row *b)
 {
-	if (a->side != b->side)
-		return a->side - b->side;
-	return a->port - b->port;
+	unsigned int x = cs_row_key(a), y = cs_row_key(b);
+
+	return (x > y) - (x < y);
 }
 
 static const struct view *sort_view;
 
-/* /proc order: local before remote, ports ascending */
+/* /proc order: local before remote, ports ascending, then "other" */
 static int cmp_proc(const void *a, const void *b)
 {
 	const struct cs_table *t = &sort_view->t;
@@ -588,6 +600,17 @@ static int cmp_busy(const void *a, const void *b)
 	if (x->total != y->total)
 		return x->total < y->total ? 1 : -1;
 	return cmp_key(x->key, y->key);
+}
+
+/* Whether one of the columns v shows is not zero in a row's values. */
+static bool any_shown(const struct view *v, const uint64_t *val)
+{
+	unsigned int c;
+
+	for (c = 0; c < v->ncols; c++)
+		if (val[v->col[c]])
+			return true;
+	return false;
 }
 
 /* Build the view: which columns and rows to show, in /proc order. */
@@ -620,14 +643,15 @@ static void make_view(struct view *v)
 		die("out of memory");
 	v->nrows = 0;
 	for (i = 0; i < t->nrows; i++) {
-		const uint64_t *val = cs_vals(t, i);
-		bool any = opt.zeros;
+		const struct cs_row *r = &t->rows[i];
 
-		if (!row_selected(&t->rows[i]))
+		if (!row_selected(r)) {
+			if (r->other && opt.sides[r->side] &&
+			    any_shown(v, cs_vals(t, i)))
+				other_not_shown = true;
 			continue;
-		for (c = 0; c < v->ncols && !any; c++)
-			any = val[v->col[c]] != 0;
-		if (any)
+		}
+		if (opt.zeros || any_shown(v, cs_vals(t, i)))
 			v->row[v->nrows++] = i;
 	}
 	/* the module writes rows in this order: sort only if it did not */
@@ -692,15 +716,15 @@ static void sort_busiest(struct view *v)
 static void compute_rates(struct view *v, const struct view *prev,
 			  double elapsed)
 {
-	int32_t *idx = malloc(TCS_NR_SIDES * CS_NR_PORTS * sizeof(*idx));
+	int32_t *idx = malloc(CS_NR_KEYS * sizeof(*idx));
 	unsigned int c;
 	size_t i;
 
 	if (!idx)
 		die("out of memory");
-	memset(idx, 0xff, TCS_NR_SIDES * CS_NR_PORTS * sizeof(*idx));
+	memset(idx, 0xff, CS_NR_KEYS * sizeof(*idx));
 	for (i = 0; i < prev->t.nrows; i++)
-		idx[prev->t.rows[i].side * CS_NR_PORTS + prev->t.rows[i].port] = i;
+		idx[cs_row_key(&prev->t.rows[i])] = i;
 
 	v->rate = malloc((v->nrows ? v->nrows : 1) * v->ncols * sizeof(*v->rate) + 1);
 	if (!v->rate)
@@ -708,7 +732,7 @@ static void compute_rates(struct view *v, const struct view *prev,
 	for (i = 0; i < v->nrows; i++) {
 		const struct cs_row *r = &v->t.rows[v->row[i]];
 		const uint64_t *cur = cs_vals(&v->t, v->row[i]);
-		int32_t p = idx[r->side * CS_NR_PORTS + r->port];
+		int32_t p = idx[cs_row_key(r)];
 
 		for (c = 0; c < v->ncols; c++) {
 			int k = v->counter[c];
@@ -895,7 +919,8 @@ static unsigned int key_ncells(const struct view *v)
 
 /*
  * The key_ncells() cells of row i of v (i < 0: the header): side, port
- * (a fold row's range), and with the fold how many ports the row covers.
+ * (a fold row's range, "other" for the overflow row), and with the fold
+ * how many ports the row covers (the overflow row: how many were refused).
  */
 static void key_cells(struct cell *cells, const struct view *v, ssize_t i)
 {
@@ -910,7 +935,10 @@ static void key_cells(struct cell *cells, const struct view *v, ssize_t i)
 	}
 	r = &v->t.rows[v->row[i]];
 	set_cell(&cells[0], cs_side_names[r->side]);
-	if (r->folded)
+	/* no port: never a service name, with -n too */
+	if (r->other)
+		snprintf(cells[1].s, sizeof(cells[1].s), TCS_PORT_OTHER_NAME);
+	else if (r->folded)
 		snprintf(cells[1].s, sizeof(cells[1].s), "%u-%u", r->port_lo,
 			 r->port_hi);
 	else
@@ -944,7 +972,10 @@ static void json_begin(struct jsonw *w)
 	jsonw_u64_field(w, "version", JSON_VERSION);
 }
 
-/* The "ports" array of v: its rows, with their rates. */
+/*
+ * The "ports" array of v: its rows, with their rates.  "port" is a number,
+ * except in a side's overflow row: the string "other", as in /proc.
+ */
 static void json_ports(struct jsonw *w, const struct view *v)
 {
 	unsigned int c;
@@ -958,7 +989,10 @@ static void json_ports(struct jsonw *w, const struct view *v)
 
 		jsonw_start_object(w);
 		jsonw_string_field(w, TCS_COL_SIDE, cs_side_names[r->side]);
-		jsonw_u64_field(w, TCS_COL_PORT, r->port);
+		if (r->other)
+			jsonw_string_field(w, TCS_COL_PORT, TCS_PORT_OTHER_NAME);
+		else
+			jsonw_u64_field(w, TCS_COL_PORT, r->port);
 		if (v->t.folded) {
 			jsonw_name(w, TCS_FOLD_COL_FOLDED);
 			jsonw_bool(w, r->folded);
@@ -1127,7 +1161,7 @@ static const struct {
 	const char *help;
 } stat_kinds[] = {
 	{ TCS_STAT_ALLOC_FAILED, KIND_COUNTER,
-	  "Events not counted because memory for a port could not be allocated." },
+	  "Memory allocations the module could not make; the events of a port left without an entry are counted under port=\"" TCS_PORT_OTHER_NAME "\"." },
 	{ TCS_STAT_PORTS, KIND_GAUGE, "(side, port) entries the module holds." },
 	{ TCS_STAT_MEMORY, KIND_GAUGE,
 	  "Memory in bytes the module uses for this network namespace." },
@@ -1136,15 +1170,46 @@ static const struct {
 	{ TCS_STAT_TRACKED, KIND_GAUGE, "Sockets tracked now." },
 	{ TCS_STAT_MAX_TRACKED, KIND_GAUGE,
 	  "The max_tracked module parameter: most sockets tracked at once." },
+	{ TCS_STAT_MAX_PORTS, KIND_GAUGE,
+	  "The max_ports module parameter: most (side, port) entries in a network namespace." },
+	{ TCS_STAT_PORTS_GLOBAL, KIND_GAUGE,
+	  "(side, port) entries the module holds in all network namespaces." },
+	{ TCS_STAT_MAX_PORTS_GLOBAL, KIND_GAUGE,
+	  "The max_ports_global module parameter: most (side, port) entries in all network namespaces." },
 };
 
-/* The port label of a fold row: one series per side for clients' ports. */
+/*
+ * ports_refused_<side>: one family, labelled by side.  A side's refused
+ * ports have no series of their own: their events are the port="other"
+ * series.
+ */
+#define PROM_REFUSED		"tcp_closestat_ports_refused"
+
+/* The side of a ports_refused_<side> line, or NULL. */
+static const char *refused_side(const char *name)
+{
+	size_t n = strlen(TCS_STAT_PORTS_REFUSED);
+	unsigned int side;
+
+	if (strncmp(name, TCS_STAT_PORTS_REFUSED, n))
+		return NULL;
+	for (side = 0; side < TCS_NR_SIDES; side++)
+		if (!strcmp(name + n, cs_side_names[side]))
+			return cs_side_names[side];
+	return NULL;
+}
+
+/*
+ * The port label of a fold row: one series per side for clients' ports.
+ * A side's overflow row is port="other" (TCS_PORT_OTHER_NAME): the number
+ * of series stays bounded whatever the caps refuse.
+ */
 #define PROM_FOLDED_PORT	"ephemeral"
 
 static void print_prom(const struct view *v, const struct cs_stat *s)
 {
 	size_t missed = strlen(TCS_STAT_MISSED_PREFIX);
-	bool seen_missed = false;
+	bool seen_missed = false, seen_refused = false;
 	unsigned int c;
 	size_t i, k;
 
@@ -1170,6 +1235,8 @@ static void print_prom(const struct view *v, const struct cs_stat *s)
 
 			if (r->folded)
 				snprintf(port, sizeof(port), PROM_FOLDED_PORT);
+			else if (r->other)
+				snprintf(port, sizeof(port), TCS_PORT_OTHER_NAME);
 			else
 				fmt_u64(port, r->port);
 			prom_sample(name, prom_value(val, sizeof(val),
@@ -1195,11 +1262,26 @@ static void print_prom(const struct view *v, const struct cs_stat *s)
 		}
 	}
 	for (i = 0; i < s->n; i++) {
+		const char *side = refused_side(s->e[i].name);
+		char val[21];
+
+		if (!side)
+			continue;
+		if (!seen_refused)
+			prom_family(PROM_REFUSED,
+				    "Ports the caps (max_ports, max_ports_global) kept out of the table, per side; their events are counted under port=\"" TCS_PORT_OTHER_NAME "\".",
+				    "gauge");
+		seen_refused = true;
+		fmt_u64(val, s->e[i].value);
+		prom_sample(PROM_REFUSED, val, TCS_COL_SIDE, side, NULL);
+	}
+	for (i = 0; i < s->n; i++) {
 		const char *n = s->e[i].name;
 		char name[CS_MAX_NAME + 32], val[32];
 		bool ms;
 
-		if (!strncmp(n, TCS_STAT_MISSED_PREFIX, missed) && n[missed])
+		if ((!strncmp(n, TCS_STAT_MISSED_PREFIX, missed) && n[missed]) ||
+		    refused_side(n))
 			continue;
 		for (k = 0; k < sizeof(stat_kinds) / sizeof(stat_kinds[0]); k++)
 			if (!strcmp(n, stat_kinds[k].name))
@@ -2743,5 +2825,7 @@ int main(int argc, char **argv)
 	if (not_folded)
 		warn("%s: %s: this module does not fold clients' ports; showing every port",
 		     folded_path, strerror(ENOENT));
+	if (other_not_shown)
+		warn("note: -p does not match the \"" TCS_PORT_OTHER_NAME "\" rows, which count the ports the module's caps refused: a listed port may be one of them (ports_refused_* in -S)");
 	return status;
 }

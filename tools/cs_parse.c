@@ -4,7 +4,9 @@
  * /proc/net/tcp_closestat_stat, and for closestat's option values.
  *
  * The table file is a header of column names, "side port" first, then one
- * row per (side, port).  Anything that is not exactly that is refused with
+ * row per (side, port), and after a side's ports its overflow row, port
+ * "other", if the module's caps refused ports.  Anything that is not
+ * exactly that is refused with
  * the line number and the problem: a reader must never show a wrong table.
  * Columns are found by name, and unknown columns appended by later
  * versions of the module are kept.  The histogram and socket files are
@@ -185,9 +187,11 @@ void cs_table_free(struct cs_table *t)
 	t->nrows = t->cap = 0;
 }
 
-int cs_table_add_row(struct cs_table *t, unsigned int side,
-		      unsigned int port)
+/* A new last row, zeroed (padding too: rows compare whole); NULL if no memory. */
+static struct cs_row *new_row(struct cs_table *t)
 {
+	struct cs_row *r;
+
 	if (t->nrows == t->cap) {
 		size_t cap = t->cap ? t->cap * 2 : 64;
 		struct cs_row *rows;
@@ -195,23 +199,45 @@ int cs_table_add_row(struct cs_table *t, unsigned int side,
 
 		rows = realloc(t->rows, cap * sizeof(*rows));
 		if (!rows)
-			return -1;
+			return NULL;
 		t->rows = rows;
 		vals = realloc(t->vals, cap * (t->ncols ? t->ncols : 1) *
 				       sizeof(*vals));
 		if (!vals)
-			return -1;
+			return NULL;
 		t->vals = vals;
 		t->cap = cap;
 	}
-	t->rows[t->nrows].side = side;
-	t->rows[t->nrows].folded = false;
-	t->rows[t->nrows].port = port;
-	t->rows[t->nrows].port_lo = port;
-	t->rows[t->nrows].port_hi = port;
-	t->rows[t->nrows].nports = 1;
+	r = &t->rows[t->nrows];
+	memset(r, 0, sizeof(*r));
 	memset(cs_vals(t, t->nrows), 0, t->ncols * sizeof(uint64_t));
 	t->nrows++;
+	return r;
+}
+
+int cs_table_add_row(struct cs_table *t, unsigned int side,
+		      unsigned int port)
+{
+	struct cs_row *r = new_row(t);
+
+	if (!r)
+		return -1;
+	r->side = side;
+	r->port = port;
+	r->port_lo = port;
+	r->port_hi = port;
+	r->nports = 1;
+	return 0;
+}
+
+int cs_table_add_other(struct cs_table *t, unsigned int side)
+{
+	struct cs_row *r = new_row(t);
+
+	if (!r)
+		return -1;
+	r->side = side;
+	r->other = true;
 	return 0;
 }
 
@@ -262,8 +288,9 @@ static int parse_row(const struct field *line, unsigned long lineno,
 {
 	struct field f[MAX_FIELDS];
 	char q[SHOW_LEN + 4];
-	unsigned int side, c, bit;
-	uint64_t port, *v;
+	unsigned int side, c, bit, last;
+	struct cs_row key = { 0 };
+	uint64_t port = 0, *v;
 	int n, r;
 
 	n = split(line, f, t->ncols + 2);
@@ -287,22 +314,42 @@ static int parse_row(const struct field *line, unsigned long lineno,
 			    " or " TCS_SIDE_REMOTE_NAME ")",
 			    lineno, show(&f[0], q, sizeof(q)));
 
-	r = parse_u64(&f[1], &port);
-	if (r == -1)
-		return fail(err, errlen, "line %lu: port '%s' is not a number",
-			    lineno, show(&f[1], q, sizeof(q)));
-	if (r == -2 || port >= CS_NR_PORTS)
-		return fail(err, errlen,
-			    "line %lu: port %s out of range (0-65535)",
-			    lineno, show(&f[1], q, sizeof(q)));
+	key.side = side;
+	key.other = field_is(&f[1], TCS_PORT_OTHER_NAME);
+	if (!key.other) {
+		r = parse_u64(&f[1], &port);
+		if (r == -1)
+			return fail(err, errlen,
+				    "line %lu: port '%s' is not a number",
+				    lineno, show(&f[1], q, sizeof(q)));
+		if (r == -2 || port >= CS_NR_PORTS)
+			return fail(err, errlen,
+				    "line %lu: port %s out of range (0-65535)",
+				    lineno, show(&f[1], q, sizeof(q)));
+		key.port = port;
+	}
 
-	bit = side * CS_NR_PORTS + port;
-	if (seen[bit >> 3] & (1u << (bit & 7)))
+	bit = cs_row_key(&key);
+	/* the side's overflow row, the last of the side */
+	last = cs_row_key(&(struct cs_row){ .side = side, .other = true });
+	if (seen[bit >> 3] & (1u << (bit & 7))) {
+		if (key.other)
+			return fail(err, errlen,
+				    "line %lu: duplicate row %s " TCS_PORT_OTHER_NAME,
+				    lineno, cs_side_names[side]);
 		return fail(err, errlen, "line %lu: duplicate row %s %u",
 			    lineno, cs_side_names[side], (unsigned int)port);
+	}
+	if (seen[last >> 3] & (1u << (last & 7)))
+		return fail(err, errlen,
+			    "line %lu: %s %u after %s " TCS_PORT_OTHER_NAME
+			    ", the last row of its side",
+			    lineno, cs_side_names[side], (unsigned int)port,
+			    cs_side_names[side]);
 	seen[bit >> 3] |= 1u << (bit & 7);
 
-	if (cs_table_add_row(t, side, port))
+	if (key.other ? cs_table_add_other(t, side) :
+			cs_table_add_row(t, side, port))
 		return fail(err, errlen, "line %lu: out of memory", lineno);
 	v = cs_vals(t, t->nrows - 1);
 	for (c = 0; c < t->ncols; c++) {
@@ -339,8 +386,8 @@ int cs_parse_table(const char *buf, size_t len, struct cs_table *t,
 	if (parse_header(&line, t, err, errlen))
 		return -1;
 
-	/* one bit per (side, port): duplicates are an error */
-	seen = calloc(TCS_NR_SIDES * CS_NR_PORTS / 8, 1);
+	/* one bit per row key: duplicates are an error */
+	seen = calloc((CS_NR_KEYS + 7) / 8, 1);
 	if (!seen)
 		return fail(err, errlen, "out of memory");
 	while ((r = next_line(buf, len, &pos, ++lineno, &line,
@@ -377,6 +424,15 @@ static int fold_row(struct cs_table *t, size_t i, const int *col,
 	if (folded > 1)
 		return fail(err, errlen, "line %lu: folded %llu is not 0 or 1",
 			    lineno, (unsigned long long)folded);
+	if (r->other) {
+		/* refused ports: at most every port of the side */
+		if (folded || ports > CS_NR_PORTS || lo || hi)
+			return fail(err, errlen,
+				    "line %lu: %s row: want folded 0, ports 0-%d, port_lo and port_hi 0",
+				    lineno, TCS_PORT_OTHER_NAME, CS_NR_PORTS);
+		r->nports = ports;
+		return 0;
+	}
 	if (!folded) {
 		if (!r->port || ports != 1 || lo != r->port || hi != r->port)
 			return fail(err, errlen,

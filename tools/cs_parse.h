@@ -31,16 +31,32 @@ extern const char *const cs_counter_names[TCS_NR_COUNTERS];
 
 /*
  * A row of either file.  A fold row of tcp_closestat_folded has port 0,
- * folded set, and covers nports ports of port_lo..port_hi; every other row
- * is one port: nports 1, port_lo = port_hi = port.
+ * folded set, and covers nports ports of port_lo..port_hi.  A side's
+ * overflow row (port TCS_PORT_OTHER_NAME, the events of the ports the
+ * module's caps refused) has other set, port, port_lo and port_hi 0, and
+ * nports the number of ports refused (from tcp_closestat_folded; 0, not
+ * known, from tcp_closestat): it is no port, never look its port up.
+ * Every other row is one port: nports 1, port_lo = port_hi = port.
  */
 struct cs_row {
 	uint8_t side;		/* TCS_SIDE_LOCAL or TCS_SIDE_REMOTE */
 	bool folded;
+	bool other;
 	uint16_t port;
 	uint16_t port_lo, port_hi;
 	uint32_t nports;
 };
+
+/*
+ * A row's (side, port) as one number below CS_NR_KEYS, for arrays indexed
+ * by row: a side's overflow row after its port 65535.
+ */
+#define CS_NR_KEYS	(TCS_NR_SIDES * (CS_NR_PORTS + 1))
+
+static inline unsigned int cs_row_key(const struct cs_row *r)
+{
+	return r->side * (CS_NR_PORTS + 1) + (r->other ? CS_NR_PORTS : r->port);
+}
 
 /* /proc/net/tcp_closestat or /proc/net/tcp_closestat_folded */
 struct cs_table {
@@ -138,6 +154,8 @@ int cs_parse_folded(const char *buf, size_t len, struct cs_table *t,
 /* Append a row (zero values); -1 on allocation failure. */
 int cs_table_add_row(struct cs_table *t, unsigned int side,
 		      unsigned int port);
+/* Append side's overflow row (zero values, nports 0); -1 likewise. */
+int cs_table_add_other(struct cs_table *t, unsigned int side);
 /* Column index of name, or -1. */
 int cs_table_col(const struct cs_table *t, const char *name);
 /* Which known counter (enum tcs_counter) column c is, or -1. */

@@ -4,8 +4,9 @@
  * table, '1' stat, '2' options, '3' histogram, '4' sockets, '5' the
  * sysctl files, '6' folded table, other bytes modulo 7), the rest is its input.  Besides "no crash, no leak, no undefined behaviour"
  * it checks what a caller relies on: an accepted table has valid keys, no
- * duplicate rows and survives a round trip through its /proc text; a
- * refused input leaves a one-line message.
+ * duplicate rows, at most one overflow row per side and last of its side,
+ * and survives a round trip through its /proc text; a refused input
+ * leaves a one-line message.
  *
  *   clang -fsanitize=fuzzer,address,undefined -I../uapi fuzz_parse.c cs_parse.c
  */
@@ -48,8 +49,13 @@ static char *format_table(const struct cs_table *t, size_t *lenp)
 	for (i = 0; i < t->nrows; i++) {
 		const struct cs_row *r = &t->rows[i];
 
-		len += snprintf(buf + len, cap - len, "%s %u",
-				cs_side_names[r->side], r->port);
+		if (r->other)
+			len += snprintf(buf + len, cap - len, "%s %s",
+					cs_side_names[r->side],
+					TCS_PORT_OTHER_NAME);
+		else
+			len += snprintf(buf + len, cap - len, "%s %u",
+					cs_side_names[r->side], r->port);
 		if (t->folded)
 			len += snprintf(buf + len, cap - len, " %d %u %u %u",
 					r->folded, r->nports, r->port_lo,
@@ -63,6 +69,36 @@ static char *format_table(const struct cs_table *t, size_t *lenp)
 		abort();
 	*lenp = len;
 	return buf;
+}
+
+/*
+ * Keys of an accepted table's rows: valid, distinct, and no row of a side
+ * after its overflow row.
+ */
+static void check_keys(const struct cs_table *t)
+{
+	static uint8_t seen[(CS_NR_KEYS + 7) / 8];
+	bool other[TCS_NR_SIDES] = { false };
+	size_t i;
+
+	memset(seen, 0, sizeof(seen));
+	for (i = 0; i < t->nrows; i++) {
+		const struct cs_row *r = &t->rows[i];
+		unsigned int key;
+
+		if (r->side >= TCS_NR_SIDES || other[r->side])
+			abort();
+		key = cs_row_key(r);
+		if (key >= CS_NR_KEYS || (seen[key >> 3] & (1u << (key & 7))))
+			abort();
+		seen[key >> 3] |= 1u << (key & 7);
+		if (r->other) {
+			if (r->folded || r->port || r->port_lo || r->port_hi ||
+			    r->nports > CS_NR_PORTS || (!t->folded && r->nports))
+				abort();
+			other[r->side] = true;
+		}
+	}
 }
 
 /*
@@ -111,14 +147,15 @@ static void fuzz_table(const char *data, size_t size)
 	for (i = 0; i < t.nrows; i++)
 		if (t.rows[i].side >= TCS_NR_SIDES)
 			abort();
+	check_keys(&t);
 
 	round_trip(&t, cs_parse_table);
 }
 
 /*
  * An accepted folded table: fold rows are port 0 with a range and at
- * least one port, other rows one port; the key columns are gone; it
- * survives a round trip.
+ * least one port, overflow rows no port, port rows one port; the key
+ * columns are gone; it survives a round trip.
  */
 static void fuzz_folded(const char *data, size_t size)
 {
@@ -143,6 +180,8 @@ static void fuzz_folded(const char *data, size_t size)
 
 		if (row->side >= TCS_NR_SIDES)
 			abort();
+		if (row->other)
+			continue;	/* check_keys() */
 		if (!row->folded) {
 			if (!row->port || row->nports != 1 ||
 			    row->port_lo != row->port || row->port_hi != row->port)
@@ -153,6 +192,7 @@ static void fuzz_folded(const char *data, size_t size)
 		    !row->nports || row->nports >= CS_NR_PORTS)
 			abort();
 	}
+	check_keys(&t);
 
 	round_trip(&t, cs_parse_folded);
 }

@@ -96,10 +96,11 @@ static void stat_bad(const char *what, const char *text, const char *want)
 		cs_stat_free(&s);
 }
 
-#define GOOD_TABLES_TESTS	22
+#define GOOD_TABLES_TESTS	29
 
 static void test_good_tables(void)
 {
+	const struct cs_row *r;
 	struct cs_table t;
 	bool ok;
 
@@ -173,6 +174,41 @@ static void test_good_tables(void)
 	if (ok)
 		cs_table_free(&t);
 
+	/* the overflow rows: port "other", after their side's ports */
+	ok = table_ok("overflow rows",
+		      HDR "local 80 1 2 3\nlocal other 4 5 6\n"
+		      "remote other 7 8 9\n", &t);
+	check_parsed(ok, t.nrows == 3, "table: overflow rows: 3 rows",
+		     "got %zu", t.nrows);
+	check_parsed(ok, !t.rows[0].other && t.rows[0].port == 80,
+		     "table: overflow rows: row 0 is port 80",
+		     "got other %d port %u", t.rows[0].other, t.rows[0].port);
+	r = ok ? &t.rows[1] : NULL;
+	check_parsed(ok, r->other && r->side == TCS_SIDE_LOCAL && !r->folded &&
+		     !r->port && !r->port_lo && !r->port_hi && !r->nports,
+		     "table: overflow rows: row 1 is local other, no port",
+		     "got other %d side %u folded %d port %u %u-%u ports %u",
+		     r->other, r->side, r->folded, r->port, r->port_lo,
+		     r->port_hi, r->nports);
+	check_parsed(ok, cs_vals(&t, 1)[0] == 4 && cs_vals(&t, 1)[2] == 6,
+		     "table: overflow rows: row 1 values", "got %llu %llu",
+		     (unsigned long long)cs_vals(&t, 1)[0],
+		     (unsigned long long)cs_vals(&t, 1)[2]);
+	r = ok ? &t.rows[2] : NULL;
+	check_parsed(ok, r->other && r->side == TCS_SIDE_REMOTE &&
+		     cs_vals(&t, 2)[1] == 8,
+		     "table: overflow rows: row 2 is remote other",
+		     "got other %d side %u close_wait %llu", r->other, r->side,
+		     (unsigned long long)cs_vals(&t, 2)[1]);
+	check_parsed(ok, cs_row_key(&t.rows[1]) != cs_row_key(&t.rows[0]) &&
+		     cs_row_key(&t.rows[1]) < CS_NR_KEYS &&
+		     cs_row_key(&t.rows[2]) == CS_NR_KEYS - 1,
+		     "table: overflow rows: keys of their own",
+		     "got %u %u %u", cs_row_key(&t.rows[0]),
+		     cs_row_key(&t.rows[1]), cs_row_key(&t.rows[2]));
+	if (ok)
+		cs_table_free(&t);
+
 	ok = table_ok("tabs and repeated spaces",
 		      "side  port\ttime_wait close_wait fin_wait2 \n"
 		      "local\t80  1 2 3\n", &t);
@@ -181,34 +217,40 @@ static void test_good_tables(void)
 	if (ok)
 		cs_table_free(&t);
 
-	/* every (side, port) at once: the largest legal file */
+	/* every (side, port) and both overflow rows: the largest legal file */
 	{
-		size_t cap = 2 * 65536 * 32 + 100, len;
+		size_t cap = 2 * 65537 * 32 + 100, len;
 		char *buf = malloc(cap);
 		unsigned int side, port;
 
 		if (!buf)
 			ksft_exit_fail_msg("out of memory\n");
 		len = sprintf(buf, HDR);
-		for (side = 0; side < 2; side++)
+		for (side = 0; side < 2; side++) {
 			for (port = 0; port < 65536; port++)
 				len += sprintf(buf + len, "%s %u %u 1 2\n",
 					       side ? "remote" : "local", port,
 					       port);
-		ok = table_ok("all 131072 rows", buf, &t);
-		check_parsed(ok, t.nrows == 131072, "table: all rows: 131072 rows",
+			len += sprintf(buf + len, "%s other 9 1 2\n",
+				       side ? "remote" : "local");
+		}
+		ok = table_ok("all 131074 rows", buf, &t);
+		check_parsed(ok, t.nrows == 131074, "table: all rows: 131074 rows",
 			     "got %zu", t.nrows);
-		check_parsed(ok, cs_vals(&t, 131071)[0] == 65535,
-			     "table: all rows: last row's value",
-			     "got %llu, want 65535",
-			     (unsigned long long)cs_vals(&t, 131071)[0]);
+		check_parsed(ok, cs_vals(&t, 131072)[0] == 65535 &&
+			     cs_vals(&t, 131073)[0] == 9 && t.rows[131073].other,
+			     "table: all rows: last port's value, then remote other",
+			     "got %llu, other %d %llu, want 65535, 1 9",
+			     (unsigned long long)cs_vals(&t, 131072)[0],
+			     t.rows[131073].other,
+			     (unsigned long long)cs_vals(&t, 131073)[0]);
 		if (ok)
 			cs_table_free(&t);
 		free(buf);
 	}
 }
 
-#define BAD_TABLES_TESTS	30
+#define BAD_TABLES_TESTS	38
 
 static void test_bad_tables(void)
 {
@@ -265,6 +307,25 @@ static void test_bad_tables(void)
 		  "line 2: time_wait '99999999999999999999x' is not a number");
 	table_bad("duplicate row", HDR "local 80 1 2 3\nremote 80 1 1 1\n"
 		  "local 80 0 0 1\n", "line 4: duplicate row local 80");
+	table_bad("duplicate overflow row",
+		  HDR "local other 1 2 3\nlocal other 1 1 1\n",
+		  "line 3: duplicate row local other");
+	table_bad("port after the overflow row",
+		  HDR "local 80 1 2 3\nlocal other 1 2 3\nlocal 81 1 1 1\n",
+		  "line 4: local 81 after local other, the last row of its side");
+	table_bad("port after the overflow row, sides mixed",
+		  HDR "remote other 1 2 3\nlocal 80 1 2 3\nremote 9 1 1 1\n",
+		  "line 4: remote 9 after remote other, the last row of its side");
+	table_bad("other as side", HDR "other 80 1 2 3\n",
+		  "line 2: bad side 'other' (want local or remote)");
+	table_bad("other as value", HDR "local 80 1 other 3\n",
+		  "line 2: close_wait 'other' is not a number");
+	table_bad("other, case", HDR "local Other 1 2 3\n",
+		  "line 2: port 'Other' is not a number");
+	table_bad("other, longer", HDR "local others 1 2 3\n",
+		  "line 2: port 'others' is not a number");
+	table_bad("other and a number", HDR "local other80 1 2 3\n",
+		  "line 2: port 'other80' is not a number");
 	table_bad("CR line end", HDR "local 80 1 2 3\r\n",
 		  "line 2: invalid byte 0x0d");
 	table_bad_len("NUL byte", HDR "local 80 1\0 2 3\n", sizeof(HDR) + 15,
@@ -828,7 +889,7 @@ static void folded_bad(const char *what, const char *text, const char *want)
 		cs_table_free(&t);
 }
 
-#define FOLDED_TESTS	18
+#define FOLDED_TESTS	26
 
 static void test_folded(void)
 {
@@ -837,6 +898,10 @@ static void test_folded(void)
 		"local 40000 0 1 40000 40000 5 0 0\n"
 		"remote 0 1 5 1 65535 5 0 0\n"
 		"remote 8080 0 1 8080 8080 300 2 0\n";
+	static const char overflow[] = FHDR
+		"local 0 1 3 32768 60999 3 0 0\n"
+		"local other 0 17 0 0 40 0 2\n"
+		"remote other 0 0 0 0 0 1 0\n";
 	char err[CS_ERR_LEN] = "";
 	const struct cs_row *r;
 	struct cs_table t;
@@ -881,6 +946,41 @@ static void test_folded(void)
 		     (unsigned long long)cs_vals(&t, 3)[1]);
 	if (ok)
 		cs_table_free(&t);
+
+	/* the overflow rows: folded 0, ports refused, port_lo port_hi 0 0 */
+	rc = cs_parse_folded(overflow, strlen(overflow), &t, err, sizeof(err));
+	ok = rc == 0;
+	check(ok, "folded: overflow rows parse", "refused: %s", err);
+	r = ok ? &t.rows[1] : NULL;
+	check_parsed(ok, r->other && !r->folded && r->side == TCS_SIDE_LOCAL &&
+		     !r->port && !r->port_lo && !r->port_hi && r->nports == 17,
+		     "folded: local other: 17 ports refused, no port",
+		     "got other %d folded %d side %u port %u %u-%u ports %u",
+		     r->other, r->folded, r->side, r->port, r->port_lo,
+		     r->port_hi, r->nports);
+	check_parsed(ok, cs_vals(&t, 1)[0] == 40 && cs_vals(&t, 1)[2] == 2,
+		     "folded: local other: values", "got %llu %llu",
+		     (unsigned long long)cs_vals(&t, 1)[0],
+		     (unsigned long long)cs_vals(&t, 1)[2]);
+	/* events of ports whose entry could not be allocated: none refused */
+	r = ok ? &t.rows[2] : NULL;
+	check_parsed(ok, r->other && r->side == TCS_SIDE_REMOTE && !r->nports,
+		     "folded: remote other: 0 ports refused",
+		     "got other %d side %u ports %u", r->other, r->side,
+		     r->nports);
+	if (ok)
+		cs_table_free(&t);
+
+	folded_bad("overflow row folded", FHDR "local other 1 1 1 9 0 0 0\n",
+		   "line 2: other row: want folded 0, ports 0-65536, port_lo and port_hi 0");
+	folded_bad("overflow row with a range", FHDR "local other 0 1 1 1 0 0 0\n",
+		   "line 2: other row: want folded 0, ports 0-65536, port_lo and port_hi 0");
+	folded_bad("overflow row of 65537 ports",
+		   FHDR "remote other 0 65537 0 0 0 0 0\n",
+		   "line 2: other row: want folded 0, ports 0-65536, port_lo and port_hi 0");
+	folded_bad("fold row after the overflow row",
+		   FHDR "local other 0 1 0 0 0 0 0\nlocal 0 1 1 1 9 0 0 0\n",
+		   "line 3: local 0 after local other, the last row of its side");
 
 	folded_bad("no folded column",
 		   "side port ports port_lo port_hi time_wait close_wait fin_wait2\n",

@@ -12,8 +12,15 @@
 #       process and two; times are churn's own (guest time).  tcs_notrack
 #       is tcp_closestat with max_tracked=0 (no per-socket tracking).  Meant for a
 #       guest booted with VM_ICOUNT=1, where guest time counts instructions.
-# smp   the same with two processes only, for a 2-vCPU guest without
-#       icount (wall-clock guest time: noisy).
+# cold  the same runs, without the warm-up: each variant freshly loaded,
+#       each run from client ports none of them has seen since (a new
+#       2,000-port ephemeral range per run), so tcp_closestat pays the
+#       first sight of every (side, port) of the run.
+# twalive  as hot, with 10,000 TIME_WAIT sockets left alive from earlier
+#       traffic (twfill, on ports of their own) and no flush between the
+#       runs, as on a busy host.
+# smp   the same as hot with two processes only, for a 2-vCPU guest
+#       without icount (wall-clock guest time: noisy).
 # read  time to get a per-port TIME_WAIT table with 5,000 and 50,000
 #       TIME_WAIT sockets over 1,000 ports: closestat, cat of the module's
 #       file, ss | awk, awk over /proc/net/tcp.  With VM_ICOUNT=1 the
@@ -21,8 +28,12 @@
 #       a slow host cannot let them expire before the measurement (as
 #       long as the guest never waits for 9p: every program is run once
 #       before the sockets are made).
-# mem   the module's memory: just loaded, 1,000 and ~65,535 active ports,
-#       100 namespaces that closed nothing.
+# mem   the module's memory: just loaded, 1,000 and 65,534 active ports
+#       (max_ports=65534), 100 namespaces that closed nothing.
+# memcpu  the bytes per active (side, port) of one churn run, 2,000
+#       connections closed client-first from ephemeral ports of the default
+#       range (4,002 entries), in a fresh namespace: run by bench.sh in
+#       guests of 1, 2 and 8 vCPUs.
 #
 # Every step checks its result (the probes fired, the counts are right),
 # so that a broken pipeline fails even in --smoke mode.
@@ -47,14 +58,17 @@ SMOKE=0
 TW_SMALL=5000
 TW_LARGE=50000
 TW_PORTS=1000
-MEM_PORTS=65535
+MEM_PORTS=65534
+MEMCPU_CONNS=2000
+TWALIVE=10000
 MEM_NETNS=100
 
 while [ $# -gt 0 ]; do
 	case $1 in
 	--smoke)
 		SMOKE=1 ROUNDS=1 CONNS=100 TW_SMALL=200 TW_LARGE=400
-		TW_PORTS=20 MEM_PORTS=400 MEM_NETNS=3 ;;
+		TW_PORTS=20 MEM_PORTS=400 MEM_NETNS=3 MEMCPU_CONNS=100
+		TWALIVE=200 ;;
 	--rounds) ROUNDS=$2; shift ;;
 	--conns) CONNS=$2; shift ;;
 	--phases) PHASES=$2; shift ;;
@@ -203,14 +217,24 @@ phase_hot() {
 	run_hot hot "1 2"
 }
 
+phase_cold() {
+	run_hot cold "1 2"
+}
+
+phase_twalive() {
+	run_hot twalive "1 2"
+}
+
 phase_smp() {
 	run_hot smp 2
 }
 
+# run_hot TAG PROCS: TAG is hot, smp, cold (no warm-up, new ports per run)
+# or twalive (hot with TIME_WAIT sockets alive).
 run_hot() {
 	local tag=$1 procs_list=$2
 	local variants="none floor tcp_closestat tcs_notrack bpftrace" r v i port out
-	local order procs
+	local order procs lo
 
 	# Ephemeral ports from a range of 2,000 (connect() takes the even ones
 	# first), and after each load a warm-up: 1,000 connections from
@@ -224,21 +248,35 @@ run_hot() {
 	for r in $(seq 1 $ROUNDS); do
 		# Rotate the order of the variants from round to round.
 		for v in $(rotate $(( (r - 1) % 5 )) $variants); do
+			tw_flush
 			variant_start $v
 			i=0
 			# (a client port the last run left in TIME_WAIT, without
 			# SO_REUSEADDR, would refuse the bind; connect() skips
 			# ports left in TIME_WAIT by a bind(), so -b goes last)
-			tw_flush
-			$CHURN -q -n 1000 -o server -p 39996 &&
-			$CHURN -q -n 2000 -o server -p 39998 -b 50000-51999 &&
-			$CHURN -q -n 2000 -o client -p 39997 -b 50000-51999 ||
-				fail "warm-up failed"
+			if [ $tag != cold ]; then
+				$CHURN -q -n 1000 -o server -p 39996 &&
+				$CHURN -q -n 2000 -o server -p 39998 -b 50000-51999 &&
+				$CHURN -q -n 2000 -o client -p 39997 -b 50000-51999 ||
+					fail "warm-up failed"
+			fi
+			if [ $tag = twalive ]; then
+				# 10 server ports of TWALIVE / 10 sockets, from
+				# client ports 20000-...: outside the range
+				tw_flush
+				$TWFILL 41000 10 $((TWALIVE / 10)) 20000 ||
+					fail "twfill failed"
+			fi
 			for procs in $procs_list; do
 				for order in server client; do
 					i=$((i + 1))
 					port=$((30000 + (r * 16 + i) % 1000))
-					tw_flush
+					if [ $tag = cold ]; then
+						# ports no variant has seen since its load
+						lo=$((40000 + (i - 1) * 2500))
+						sysctl -qw net.ipv4.ip_local_port_range="$lo $((lo + 1999))"
+					fi
+					[ $tag = twalive ] || tw_flush
 					out=$($CHURN -n $CONNS -P $procs -o $order -p $port) ||
 						fail "churn failed ($v $order P$procs)"
 					set -- $out
@@ -247,6 +285,7 @@ run_hot() {
 				done
 			done
 			# Check that the variant saw a known workload.
+			sysctl -qw net.ipv4.ip_local_port_range="50000 51999"
 			port=$((39000 + r))
 			$CHURN -q -n 10 -o server -p $port || fail "churn failed"
 			variant_stop $v $port 10
@@ -404,7 +443,7 @@ phase_mem() {
 
 	tw_flush
 	before=$(mem_snapshot)
-	insmod $KO
+	insmod $KO max_ports=65534
 	result "mem kver=$KVER case=module coresize=$(cat /sys/module/tcp_closestat/coresize) ncpus=$(nproc) possible_cpus=$(ls -d /sys/devices/system/cpu/cpu[0-9]* | wc -l)"
 	mem_result loaded "$before"
 
@@ -445,6 +484,26 @@ phase_mem() {
 	for i in $(seq 1 $MEM_NETNS); do
 		ip netns del tcsbench-ns$i
 	done
+	rmmod tcp_closestat
+}
+
+# Bytes per (side, port) of one run from the default ephemeral range, at
+# this guest's number of CPUs (bench.sh boots 1, 2 and 8).
+phase_memcpu() {
+	local bytes ports
+
+	tw_flush
+	insmod $KO
+	ip netns add tcsbench-memcpu
+	ip -n tcsbench-memcpu link set lo up
+	ip netns exec tcsbench-memcpu $CHURN -q -n $MEMCPU_CONNS -o client -p 23001 ||
+		fail "churn failed"
+	bytes=$(ip netns exec tcsbench-memcpu awk '$1 == "memory_bytes" { print $2 }' /proc/net/tcp_closestat_stat)
+	ports=$(ip netns exec tcsbench-memcpu awk '$1 == "ports" { print $2 }' /proc/net/tcp_closestat_stat)
+	[ "$ports" = $((2 * MEMCPU_CONNS + 2)) ] ||
+		fail "memcpu: $ports entries, want $((2 * MEMCPU_CONNS + 2))"
+	result "memcpu kver=$KVER possible_cpus=$(ls -d /sys/devices/system/cpu/cpu[0-9]* | wc -l) ports=$ports memory_bytes=$bytes"
+	ip netns del tcsbench-memcpu
 	rmmod tcp_closestat
 }
 

@@ -55,6 +55,8 @@ def hot_table(kind, recs, kver, out):
     title = {
         "hot": "Hot path, icount guest (1 vCPU; guest time = instructions)",
         "smp": "Hot path, 2 vCPUs, plain TCG (wall clock: noisy)",
+        "cold": "Cold start, icount guest: freshly loaded, new client ports every run",
+        "twalive": "Hot path with 10,000 TIME_WAIT sockets alive, icount guest",
     }[kind]
     out.append(f"  {title}")
     out.append(f"    {'order':7} {'procs':>5} {'variant':14} {'conn/s':>8} "
@@ -103,6 +105,99 @@ def targets_hot(summary, out):
                    f"{a:.2f} x floor ({'met' if ok_a else 'MISSED'}: <= 1.25), "
                    f"{b:.2f} x bpftrace ({'met' if ok_b else 'MISSED'}: <= 0.5)")
         verdicts += [ok_a, ok_b]
+    return verdicts
+
+
+def runs_secs(kind, recs, kver):
+    """(order, procs, variant) -> median seconds per connection."""
+    t = defaultdict(list)
+    for k, kv in recs:
+        if k == kind and kv["kver"] == kver:
+            t[(kv["order"], int(kv["procs"]), kv["variant"])].append(
+                float(kv["seconds"]) / int(kv["conns"]))
+    return {key: statistics.median(v) for key, v in t.items()}
+
+
+def targets_cold(cold, warm, recs, kver, out):
+    """Cold against bpftrace and against its own warm figure; and the
+    first sight of a (side, port) in instructions: under icount (shift
+    0) a guest nanosecond is one instruction, and each connection of a
+    cold run brings two new (side, port) pairs, its client port seen
+    from each end."""
+    verdicts = []
+    hot_s, cold_s = runs_secs("hot", recs, kver), runs_secs("cold", recs, kver)
+    for (order, procs, v), med in sorted(cold.items()):
+        if v != "tcp_closestat":
+            continue
+        bpft = cold.get((order, procs, "bpftrace"))
+        own = warm.get((order, procs, v))
+        if bpft is None or own is None:
+            continue
+        ok_a = med <= 0.5 * bpft
+        ok_b = med <= 1.5 * max(own, 0.01)
+        line = (f"    cold {order}-first, {procs} proc: tcp_closestat {pct(med)} = "
+                f"{med / bpft if bpft > 0 else float('inf'):.2f} x bpftrace "
+                f"({'met' if ok_a else 'MISSED'}: <= 0.5), "
+                f"{med / own if own > 0 else float('inf'):.2f} x its warm {pct(own)} "
+                f"({'met' if ok_b else 'MISSED'}: <= 1.5)")
+        verdicts += [ok_a, ok_b]
+        keys = [(order, procs, x) for x in ("tcp_closestat", "none")]
+        if all(k in hot_s and k in cold_s for k in keys):
+            extra = ((cold_s[keys[0]] - cold_s[keys[1]]) -
+                     (hot_s[keys[0]] - hot_s[keys[1]])) * 1e9 / 2
+            ok_c = extra <= 1000
+            line += (f"; first sight {extra:.0f} instructions "
+                     f"({'met' if ok_c else 'MISSED'}: <= 1000)")
+            verdicts.append(ok_c)
+        out.append(line)
+    return verdicts
+
+
+def targets_twalive(alive, warm, out):
+    verdicts = []
+    for (order, procs, v), med in sorted(alive.items()):
+        if v != "tcp_closestat":
+            continue
+        bpft = alive.get((order, procs, "bpftrace"))
+        if bpft is None:
+            continue
+        ok = med <= 0.5 * bpft
+        own = warm.get((order, procs, v))
+        out.append(f"    TIME_WAIT alive {order}-first, {procs} proc: tcp_closestat "
+                   f"{pct(med)} (flushed: {pct(own) if own is not None else '?'}), "
+                   f"{med / bpft if bpft > 0 else float('inf'):.2f} x bpftrace "
+                   f"({'met' if ok else 'MISSED'}: <= 0.5)")
+        verdicts.append(ok)
+    return verdicts
+
+
+def memcpu_table(recs, out):
+    rows = {}
+    for k, kv in recs:
+        if k == "memcpu":
+            rows[(kv["kver"], int(kv["possible_cpus"]))] = kv
+    if not rows:
+        return []
+    out.append("Memory per active (side, port), one churn run of the default range")
+    out.append(f"    {'kernel':24} {'CPUs':>4} {'ports':>6} {'memory_bytes':>12} {'bytes/port':>10}")
+    verdicts = []
+    for kver in sorted({k for k, _ in rows}):
+        per = []
+        for (kv_, cpus), kv in sorted(rows.items()):
+            if kv_ != kver:
+                continue
+            b = int(kv["memory_bytes"]) / int(kv["ports"])
+            per.append(b)
+            out.append(f"    {kver:24} {cpus:>4} {kv['ports']:>6} "
+                       f"{int(kv['memory_bytes']):>12} {b:>10.1f}")
+        if len(per) >= 2:
+            ok_a = max(per) / min(per) < 1.10
+            ok_b = max(per) <= 160
+            out.append(f"    {kver}: moves {(max(per) / min(per) - 1) * 100:.1f} % "
+                       f"({'met' if ok_a else 'MISSED'}: < 10 %), at most "
+                       f"{max(per):.1f} bytes ({'met' if ok_b else 'MISSED'}: <= 160)")
+            verdicts += [ok_a, ok_b]
+    out.append("")
     return verdicts
 
 
@@ -189,6 +284,14 @@ def main():
         if summary and not smoke:
             out.append("  Targets")
             verdicts += targets_hot(summary, out)
+        cold = hot_table("cold", recs, kver, out)
+        if cold and summary and not smoke:
+            out.append("  Targets, cold start")
+            verdicts += targets_cold(cold, summary, recs, kver, out)
+        alive = hot_table("twalive", recs, kver, out)
+        if alive and not smoke:
+            out.append("  Targets, TIME_WAIT alive")
+            verdicts += targets_twalive(alive, summary, out)
         hot_table("smp", recs, kver, out)
         v = read_table(recs, kver, out)
         if not smoke:
@@ -200,6 +303,9 @@ def main():
         if not smoke:
             out.append(f"  targets met: {sum(verdicts)} of {len(verdicts)}")
         out.append("")
+    v = memcpu_table(recs, out)
+    if not smoke and v:
+        out.append(f"memory targets met: {sum(v)} of {len(v)}")
     if not any(k in ("hot", "smp") for k, _ in recs):
         errors.append("no hot-path measurements")
     print("\n".join(out))

@@ -190,6 +190,8 @@ textfile_matches() {
 	for name, v in stat.items():
 	    if name.startswith("missed_"):
 	        want[key("tcp_closestat_missed_total", [("probe", name[7:])])] = v
+	    elif name.startswith("ports_refused_"):
+	        want[key("tcp_closestat_ports_refused", [("side", name[14:])])] = v
 	    elif name in ("alloc_failed", "untracked"):
 	        want[key("tcp_closestat_%s_total" % name, [])] = v
 	    else:
