@@ -64,6 +64,7 @@ fi
 # 2: the four workloads at once, right after the load
 rcs=
 for w in "server -4 23001" "server -6 23002" "client -4 23003" "client -6 23004"; do
+	# shellcheck disable=SC2086
 	set -- $w
 	ip netns exec "$F" "$CHURN" -q -o "$1" "$2" -p "$3" -n "$N" \
 		>"$TMP/churn.$3" 2>&1 &
@@ -121,7 +122,7 @@ check_eq "no overflow row" "$(awk 'NR > 1 && $2 == "other"' "$TMP/table")" ""
 
 # 10-11: no probe hit missed, no allocation failed
 missed=$(awk '/^missed_/ && $2 != 0' "$TMP/stat")
-[ -n "$missed" ] && ktap_diag "$(echo $missed)"
+[ -n "$missed" ] && ktap_diag "missed: $(tr '\n' ' ' <<<"$missed")"
 check_eq "every missed_* line is 0" \
 	"$(awk '/^missed_/ { n++; s += $2 } END { print (n > 0 ? s : "no missed_ line") }' "$TMP/stat")" 0
 check_eq "alloc_failed 0" "$(awk '$1 == "alloc_failed" { print $2 }' "$TMP/stat")" 0
