@@ -32,7 +32,7 @@
 #       (max_ports=65534), 100 namespaces that closed nothing.
 # memcpu  the bytes per active (side, port) of one churn run, 2,000
 #       connections closed client-first from ephemeral ports of the default
-#       range (4,002 entries), in a fresh namespace: run by bench.sh in
+#       range (up to 4,002 entries), in a fresh namespace: run by bench.sh in
 #       guests of 1, 2 and 8 vCPUs.
 #
 # Every step checks its result (the probes fired, the counts are right),
@@ -500,8 +500,10 @@ phase_memcpu() {
 		fail "churn failed"
 	bytes=$(ip netns exec tcsbench-memcpu awk '$1 == "memory_bytes" { print $2 }' /proc/net/tcp_closestat_stat)
 	ports=$(ip netns exec tcsbench-memcpu awk '$1 == "ports" { print $2 }' /proc/net/tcp_closestat_stat)
-	[ "$ports" = $((2 * MEMCPU_CONNS + 2)) ] ||
-		fail "memcpu: $ports entries, want $((2 * MEMCPU_CONNS + 2))"
+	# tcp_tw_reuse (2: loopback) lets connect() take a client port again:
+	# at most 2 entries per connection and the server port's 2
+	[ "$ports" -gt 2 ] && [ "$ports" -le $((2 * MEMCPU_CONNS + 2)) ] ||
+		fail "memcpu: $ports entries, want 3 to $((2 * MEMCPU_CONNS + 2))"
 	result "memcpu kver=$KVER possible_cpus=$(ls -d /sys/devices/system/cpu/cpu[0-9]* | wc -l) ports=$ports memory_bytes=$bytes"
 	ip netns del tcsbench-memcpu
 	rmmod tcp_closestat
