@@ -18,8 +18,8 @@
  * (plus the slack of a percpu_counter: at most percpu_counter_batch per
  * CPU).  A socket that cannot be tracked, because the table is full or an
  * entry cannot be allocated, is counted in its namespace's "untracked" (a
- * per-CPU slot of its local port, summed when read);
- * the entry counters do not depend on tracking and stay exact.
+ * per-CPU count of the namespace, summed when read); the entry counters
+ * do not depend on tracking and stay exact.
  *
  * An entry never points into the socket: everything /proc shows is copied
  * when the entry is made, so an exit the probes missed leaves a stale entry
