@@ -194,14 +194,16 @@ static struct tcs_port *tcs_port_of(const struct tcs_net *tn, u16 id)
 			 [(id - 1) % TCS_PORTS_PER_PAGE];
 }
 
-/* Take one entry of the global cap; false if there is none left. */
+/*
+ * Take one entry of the global cap; false if there is none left.  The
+ * count never passes the cap (a parameter fixed at load): an increment
+ * taken back by a CPU that found no room cannot make another CPU, which
+ * there is room for, find none.
+ */
 static bool tcs_take_global(void)
 {
-	if (atomic_long_inc_return(&tcs_ports_global) <=
-	    READ_ONCE(tcs_max_ports_global))
-		return true;
-	atomic_long_dec(&tcs_ports_global);
-	return false;
+	return atomic_long_add_unless(&tcs_ports_global, 1,
+				      READ_ONCE(tcs_max_ports_global));
 }
 
 /*
