@@ -93,8 +93,47 @@ count_ktap() {
 	}'
 }
 
+# show_failures LOG...: each failed result of the KTAP LOGs with the
+# diagnostic lines just before it, and the first lines of any kernel
+# report, so that the end of the output (all that a CI log may keep) says
+# what failed and why.
+show_failures() {
+	local log
+
+	for log in "$@"; do
+		[[ -r $log ]] || continue
+		awk -v name="$log" '
+		function flush() { n = 0 }
+		/(^|[ #])not ok [0-9]+/ && !/#[ \t]*[Ss][Kk][Ii][Pp]/ {
+			if (!shown++)
+				print "--- failed in " name ":"
+			for (i = 0; i < n; i++)
+				print ctx[i]
+			print
+			flush()
+			next
+		}
+		/(^|[ #])ok [0-9]+/ { flush(); next }
+		/(BUG|WARNING|KASAN|Kernel panic|Oops|general protection)/ && reports < 3 {
+			if (!shown++)
+				print "--- failed in " name ":"
+			print
+			reports++
+			next
+		}
+		{
+			if (n == 8) {
+				for (i = 1; i < n; i++)
+					ctx[i - 1] = ctx[i]
+				n--
+			}
+			ctx[n++] = $0
+		}' "$log" | head -n 80
+	done
+}
+
 main() {
-	local kver log rc passed failed skipped complete t0
+	local kver log rc passed failed skipped complete t0 logs=""
 	local total_passed=0 total_failed=0 total_skipped=0
 
 	[[ $# -ge 1 ]] || { echo "usage: ${0##*/} KVER..." >&2; exit 2; }
@@ -115,6 +154,7 @@ main() {
 			total_failed=$((total_failed + 1))
 			continue
 		fi
+		logs+=" $log"
 		if [[ $kver == debug ]]; then
 			TCS_TEST_LIST=${TCS_TEST_LIST:-$REPO/build/selftests/tests-debug.list} \
 			TCS_SIMULTANEOUS_ROUNDS=${TCS_SIMULTANEOUS_ROUNDS:-5} \
@@ -153,6 +193,8 @@ main() {
 		total_skipped=$((total_skipped + skipped))
 	done
 
+	# shellcheck disable=SC2086
+	[[ $total_failed -eq 0 ]] || show_failures $logs ${TCS_CHECK_KTAP:-}
 	[[ $total_skipped -eq 0 ]] || echo "check: $total_skipped skipped"
 	echo "check: $total_passed passed, $total_failed failed"
 	[[ $total_failed -eq 0 ]]
