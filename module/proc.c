@@ -141,6 +141,7 @@ static int tcs_seq_show(struct seq_file *seq, void *v)
 {
 	struct tcs_iter *it = seq->private;
 	u64 val[TCS_NR_COUNTERS];
+	u32 key;
 
 	if (v == SEQ_START_TOKEN) {
 		seq_puts(seq, TCS_COL_SIDE " " TCS_COL_PORT);
@@ -148,10 +149,15 @@ static int tcs_seq_show(struct seq_file *seq, void *v)
 		return 0;
 	}
 
-	tcs_port_read(v, it->gen, it->now, val);
+	key = seq->index - 1;
+	if (tcs_key_port(key) == TCS_PORT_OTHER)
+		tcs_other_read(tcs_net(seq_file_net(seq)), tcs_key_side(key),
+			       it->gen, it->now, val);
+	else
+		tcs_port_read(v, it->gen, it->now, val);
 	if (!tcs_any(val))
 		return SEQ_SKIP;
-	tcs_show_key(seq, seq->index - 1);
+	tcs_show_key(seq, key);
 	tcs_show_values(seq, val);
 	return 0;
 }
@@ -166,10 +172,11 @@ static const struct seq_operations tcs_seq_ops = {
 /*
  * /proc/net/tcp_closestat_folded: the rows of tcp_closestat, except that
  * the ports classified as folded (tcs_port.fold) are one row per side,
- * port 0, before the side's other rows, and the overflow row, which
- * nothing folds into, says how many ports the caps refused.  The fold row's counters are kept
- * by the probes: a read does not sum the folded ports' counters, it only
- * walks over their entries.
+ * port 0, before the side's other rows; the fold row holds the refused
+ * ports that fold too (tcs_net.other_fold), and the overflow row the
+ * others, with their number.  The fold row's counters are kept by the
+ * probes: a read does not sum the folded ports' counters, it only walks
+ * over their entries.
  *
  * Positions: 0 is the header, 2 * tcs_key(side, 0) + 1 the fold row of
  * side, 2 * key + 2 the row of key; other odd positions, which next()
@@ -291,7 +298,7 @@ static int tcs_fold_show(struct seq_file *seq, void *v)
 	tcs_show_key(seq, key);
 	if (tcs_key_port(key) == TCS_PORT_OTHER)
 		tcs_fold_show_cols(seq, 0,
-				   READ_ONCE(tn->refused[tcs_key_side(key)]),
+				   READ_ONCE(tn->refused_other[tcs_key_side(key)]),
 				   0, 0);
 	else
 		tcs_fold_show_cols(seq, 0, 1, tcs_key_port(key),

@@ -17,7 +17,11 @@
  * max_ports_global over all of them.  A port first seen beyond a cap is
  * marked refused in its block and counted in its side's overflow row
  * (tcs_net.other) from then on, for good: which ports have rows does not
- * change while the namespace lives.
+ * change while the namespace lives.  A refused port that would have
+ * folded (see below) is marked so, and counted in the overflow row's
+ * other half (tcs_net.other_fold), which bumps the fold row as its ports
+ * do: the fold row of /proc/net/tcp_closestat_folded then holds every
+ * client's event, however many ports the clients cycle through.
  *
  * A port is classified once, when its entry is made (tcs_folds()): a
  * client's port, or the peer's port of a service's socket, goes into its
@@ -69,7 +73,7 @@ static const struct kernel_param_ops tcs_max_ports_ops = {
 
 module_param_cb(max_ports, &tcs_max_ports_ops, &tcs_max_ports, 0444);
 MODULE_PARM_DESC(max_ports,
-		 "(side, port) entries per network namespace (1 to 65534, default 16384); ports beyond count in the overflow rows");
+		 "(side, port) entries per network namespace (1 to 65533, default 16384); ports beyond count in the overflow rows");
 
 static int tcs_max_ports_global_set(const char *val,
 				    const struct kernel_param *kp)
@@ -179,6 +183,8 @@ static struct tcs_dir *tcs_setup(struct tcs_net *tn)
 	}
 	tn->max_ids = max;
 	tn->pages = pages;
+	tn->other_fold[TCS_SIDE_LOCAL].fold = &hist->fold[TCS_SIDE_LOCAL];
+	tn->other_fold[TCS_SIDE_REMOTE].fold = &hist->fold[TCS_SIDE_REMOTE];
 	atomic_long_add(sizeof(struct tcs_hist) * num_possible_cpus() +
 			ksize(pages) + ksize(dir), &tn->memory);
 	/* the zeroed histograms, then the rest: tcs_hist(), tcs_dir() */
@@ -194,6 +200,19 @@ static struct tcs_port *tcs_port_of(const struct tcs_net *tn, u16 id)
 			 [(id - 1) % TCS_PORTS_PER_PAGE];
 }
 
+static bool tcs_id_refused(u16 id)
+{
+	return id >= TCS_ID_REFUSED_FOLD;
+}
+
+/* The overflow row of @side's ports marked @id, which tcs_id_refused(). */
+static struct tcs_port *tcs_refused_row(struct tcs_net *tn,
+					enum tcs_side side, u16 id)
+{
+	return id == TCS_ID_REFUSED_FOLD ? &tn->other_fold[side] :
+					   &tn->other[side];
+}
+
 /*
  * Take one entry of the global cap; false if there is none left.  The
  * count never passes the cap (a parameter fixed at load): an increment
@@ -204,6 +223,32 @@ static bool tcs_take_global(void)
 {
 	return atomic_long_add_unless(&tcs_ports_global, 1,
 				      READ_ONCE(tcs_max_ports_global));
+}
+
+/*
+ * Mark @side's port at @idp refused, for good, and return its overflow
+ * row: the half that bumps the fold row if the port would have folded.
+ * Under tn->lock.
+ */
+static struct tcs_port *tcs_refuse(struct tcs_net *tn, enum tcs_side side,
+				   u16 *idp, const struct sock_common *skc)
+{
+	u16 id = TCS_ID_REFUSED;
+
+	WRITE_ONCE(tn->refused[side], tn->refused[side] + 1);
+	if (tcs_folds(skc, side)) {
+		WRITE_ONCE(tn->fold[side].ports, tn->fold[side].ports + 1);
+		id = TCS_ID_REFUSED_FOLD;
+	} else {
+		WRITE_ONCE(tn->refused_other[side],
+			   tn->refused_other[side] + 1);
+	}
+	/*
+	 * No release: the overflow rows, other_fold's fold pointer too, were
+	 * published with the directory (tcs_setup()), before any id.
+	 */
+	WRITE_ONCE(*idp, id);
+	return tcs_refused_row(tn, side, id);
 }
 
 /*
@@ -235,17 +280,14 @@ static struct tcs_port *tcs_first_sight_locked(struct tcs_net *tn,
 		smp_store_release(bslot, block);
 	}
 	idp = &block->id[num & TCS_BLOCK_MASK];
-	if (*idp == TCS_ID_REFUSED)
-		return &tn->other[side];
+	if (tcs_id_refused(*idp))
+		return tcs_refused_row(tn, side, *idp);
 	if (*idp)		/* another CPU made it */
 		return tcs_port_of(tn, *idp);
 
 	n = tn->nr_ids;
-	if (n >= tn->max_ids || !tcs_take_global()) {
-		WRITE_ONCE(*idp, TCS_ID_REFUSED);
-		WRITE_ONCE(tn->refused[side], tn->refused[side] + 1);
-		return &tn->other[side];
-	}
+	if (n >= tn->max_ids || !tcs_take_global())
+		return tcs_refuse(tn, side, idp, skc);
 	page = tn->pages[n / TCS_PORTS_PER_PAGE];
 	if (!page) {
 		page = (struct tcs_port *)get_zeroed_page(GFP_ATOMIC |
@@ -306,10 +348,10 @@ static struct tcs_port *tcs_get(struct tcs_net *tn, const struct tcs_dir *dir,
 {
 	u16 id = dir ? tcs_id(dir, side, num) : 0;
 
-	if (likely(id && id != TCS_ID_REFUSED))
+	if (likely(id && !tcs_id_refused(id)))
 		return tcs_port_of(tn, id);
-	if (id == TCS_ID_REFUSED)
-		return &tn->other[side];
+	if (id)
+		return tcs_refused_row(tn, side, id);
 	return tcs_first_sight(tn, side, num, skc);
 }
 
@@ -317,7 +359,8 @@ static struct tcs_port *tcs_get(struct tcs_net *tn, const struct tcs_dir *dir,
  * Called from the probe handlers, with preemption disabled.  Finds both
  * ports of a socket, making their entries on first use; a port refused by
  * the caps, or whose entry could not be allocated, is its side's overflow
- * row.  Returns NULL only if the namespace is going away.
+ * row (the half that bumps the fold row for a refused port that folds).
+ * Returns NULL only if the namespace is going away.
  */
 struct tcs_net *tcs_lookup(const struct sock_common *skc,
 			   struct tcs_ports *ports)
@@ -403,7 +446,9 @@ void tcs_hist_add(struct tcs_net *tn, enum tcs_state state, u64 ns)
 /*
  * Find the first row whose key (tcs_key()) is >= *key, and store its key
  * in *key.  Returns NULL when there is none.  A side's overflow row is
- * always found, after its ports; the caller skips rows that are all 0.
+ * always found, after its ports, as its half that does not fold,
+ * tcs_net.other (tcs_other_read() reads both halves); the caller skips
+ * rows that are all 0.
  */
 struct tcs_port *tcs_table_next(struct tcs_net *tn, u32 *key)
 {
@@ -432,7 +477,7 @@ struct tcs_port *tcs_table_next(struct tcs_net *tn, u32 *key)
 			continue;
 		}
 		id = tcs_id(dir, side, num);
-		if (id && id != TCS_ID_REFUSED) {
+		if (id && !tcs_id_refused(id)) {
 			*key = k;
 			return tcs_port_of(tn, id);
 		}
@@ -469,19 +514,42 @@ static void tcs_row_val(const u64 *sum, u64 oldest_ns, u64 now, u64 *val)
 }
 
 /*
- * The columns of @port (a port's row or an overflow row); @gen and @now
- * come from the last tcs_track_scan().  @oldest_ns is 0 if the row has no
- * tracked CLOSE_WAIT.
+ * Add @port's counters to @sum, and keep in *@oldest_ns the oldest
+ * tracked CLOSE_WAIT that tcs_track_scan() @gen found on it (0: none).
+ */
+static void tcs_port_sum(const struct tcs_port *port, unsigned long gen,
+			 u64 *sum, u64 *oldest_ns)
+{
+	unsigned int i;
+
+	if (READ_ONCE(port->scan_gen) == gen &&
+	    (!*oldest_ns || port->oldest_ns < *oldest_ns))
+		*oldest_ns = port->oldest_ns;
+	for (i = 0; i < TCS_NR_SLOTS; i++)
+		sum[i] += atomic64_read(&port->v[i]);
+}
+
+/*
+ * The columns of @port (a port's row or one half of an overflow row);
+ * @gen and @now come from the last tcs_track_scan().
  */
 void tcs_port_read(const struct tcs_port *port, unsigned long gen, u64 now,
 		   u64 *val)
 {
-	u64 oldest = READ_ONCE(port->scan_gen) == gen ? port->oldest_ns : 0;
-	u64 sum[TCS_NR_SLOTS];
-	unsigned int i;
+	u64 sum[TCS_NR_SLOTS] = {}, oldest = 0;
 
-	for (i = 0; i < TCS_NR_SLOTS; i++)
-		sum[i] = atomic64_read(&port->v[i]);
+	tcs_port_sum(port, gen, sum, &oldest);
+	tcs_row_val(sum, oldest, now, val);
+}
+
+/* The columns of @side's whole overflow row, both halves, as above. */
+void tcs_other_read(struct tcs_net *tn, enum tcs_side side,
+		    unsigned long gen, u64 now, u64 *val)
+{
+	u64 sum[TCS_NR_SLOTS] = {}, oldest = 0;
+
+	tcs_port_sum(&tn->other[side], gen, sum, &oldest);
+	tcs_port_sum(&tn->other_fold[side], gen, sum, &oldest);
 	tcs_row_val(sum, oldest, now, val);
 }
 
@@ -489,7 +557,7 @@ void tcs_port_read(const struct tcs_port *port, unsigned long gen, u64 now,
  * The columns of @side's fold row, as tcs_port_read(): its per-CPU
  * counters less what resets took out of its ports.  The base is read
  * first: it only holds counts the per-CPU counters had before it grew
- * (tcs_inc(), tcs_table_reset()), so no column goes negative.  False if
+ * (tcs_inc(), tcs_reset_row()), so no column goes negative.  False if
  * the namespace has had no event yet.
  */
 bool tcs_fold_read(struct tcs_net *tn, enum tcs_side side, unsigned long gen,
@@ -505,7 +573,7 @@ bool tcs_fold_read(struct tcs_net *tn, enum tcs_side side, unsigned long gen,
 		return false;
 	for (i = 0; i < TCS_NR_RESETTABLE; i++)
 		base[i] = READ_ONCE(f->base[i]);
-	/* pairs with tcs_inc()'s barrier and tcs_table_reset()'s xchg() */
+	/* pairs with tcs_inc()'s barrier and tcs_reset_row()'s xchg() */
 	smp_rmb();
 	for_each_possible_cpu(cpu) {
 		const struct tcs_counters *c = &per_cpu_ptr(hist, cpu)->fold[side];
@@ -551,11 +619,26 @@ void tcs_hist_read(struct tcs_net *tn, struct tcs_hist *sum)
 	}
 }
 
+/* Zero @port's cumulative counts, adding a folded one's to @f's base. */
+static void tcs_reset_row(struct tcs_fold *f, struct tcs_port *port)
+{
+	unsigned int i;
+
+	for (i = 0; i < TCS_NR_RESETTABLE; i++) {
+		u64 v = atomic64_xchg(&port->v[i], 0);
+
+		/* after the xchg(), a full barrier: tcs_fold_read() */
+		if (port->fold && v)
+			WRITE_ONCE(f->base[i], f->base[i] + v);
+	}
+}
+
 /*
  * A reset takes each row's cumulative counts with atomic64_xchg(), so no
- * event is lost to it.  What a folded port's counts were is added to its
- * fold row's base right away: the fold row, whose per-CPU counters cannot
- * be written from here, then stays the sum of its ports.
+ * event is lost to it, both halves of the overflow rows too.  What a
+ * folded port's counts were is added to its fold row's base right away:
+ * the fold row, whose per-CPU counters cannot be written from here, then
+ * stays the sum of its ports.
  */
 void tcs_table_reset(struct tcs_net *tn)
 {
@@ -564,16 +647,11 @@ void tcs_table_reset(struct tcs_net *tn)
 
 	mutex_lock(&tn->reset_lock);
 	while ((port = tcs_table_next(tn, &key))) {
-		struct tcs_fold *f = &tn->fold[tcs_key_side(key)];
-		unsigned int i;
+		enum tcs_side side = tcs_key_side(key);
 
-		for (i = 0; i < TCS_NR_RESETTABLE; i++) {
-			u64 v = atomic64_xchg(&port->v[i], 0);
-
-			/* after the xchg(), a full barrier: tcs_fold_read() */
-			if (port->fold && v)
-				WRITE_ONCE(f->base[i], f->base[i] + v);
-		}
+		tcs_reset_row(&tn->fold[side], port);
+		if (tcs_key_port(key) == TCS_PORT_OTHER)
+			tcs_reset_row(&tn->fold[side], &tn->other_fold[side]);
 		key++;
 		cond_resched();
 	}

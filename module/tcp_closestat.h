@@ -57,8 +57,9 @@ struct tcs_port {
 /*
  * The index of a namespace's ports: a directory of TCS_NR_BLOCKS block
  * pointers per side, each block holding the ids of TCS_BLOCK_SIZE ports.
- * Id 0 is a port not seen yet, TCS_ID_REFUSED one the caps kept out, and
- * id n the entry n - 1 of the array of pages tcs_net.pages.  A u16 per
+ * Id 0 is a port not seen yet, TCS_ID_REFUSED one the caps kept out,
+ * TCS_ID_REFUSED_FOLD one they kept out that would have folded, and id n
+ * the entry n - 1 of the array of pages tcs_net.pages.  A u16 per
  * port of a block, not a pointer, keeps the index at a quarter of what
  * pointers would take, and entries are carved from pages in order, with
  * no allocation of their own.  Nothing is freed before the namespace goes
@@ -68,8 +69,9 @@ struct tcs_port {
 #define TCS_BLOCK_SIZE	BIT(TCS_BLOCK_BITS)
 #define TCS_BLOCK_MASK	(TCS_BLOCK_SIZE - 1)
 #define TCS_NR_BLOCKS	(65536U >> TCS_BLOCK_BITS)
-#define TCS_ID_REFUSED	U16_MAX
-#define TCS_MAX_IDS	(U16_MAX - 1)
+#define TCS_ID_REFUSED		U16_MAX
+#define TCS_ID_REFUSED_FOLD	(U16_MAX - 1)
+#define TCS_MAX_IDS		(U16_MAX - 2)
 
 struct tcs_block {
 	u16 id[TCS_BLOCK_SIZE];
@@ -105,8 +107,9 @@ struct tcs_fold {
 };
 
 /*
- * Per network namespace state, in net_generic().  @hist, @pages and
- * @max_ids are set, under @lock, before @dir is published.
+ * Per network namespace state, in net_generic().  @hist, @pages, @max_ids
+ * and the fold pointers of @other_fold are set, under @lock, before @dir
+ * is published.
  */
 struct tcs_net {
 	struct tcs_dir *dir;
@@ -118,8 +121,15 @@ struct tcs_net {
 	bool dying;
 	atomic_long_t alloc_failed;
 	atomic_long_t memory;
-	unsigned long refused[TCS_NR_SIDES];	/* under @lock */
-	struct tcs_port other[TCS_NR_SIDES];	/* the overflow rows */
+	/* ports the caps refused, and those of them that do not fold */
+	unsigned long refused[TCS_NR_SIDES];		/* under @lock */
+	unsigned long refused_other[TCS_NR_SIDES];	/* under @lock */
+	/*
+	 * The overflow rows: the ports that have no entry, and, bumping the
+	 * fold row too, the refused ones that fold (TCS_ID_REFUSED_FOLD)
+	 */
+	struct tcs_port other[TCS_NR_SIDES];
+	struct tcs_port other_fold[TCS_NR_SIDES];
 	struct tcs_fold fold[TCS_NR_SIDES];
 	struct mutex reset_lock;	/* serializes resets */
 	struct mutex scan_lock;		/* serializes tcs_track_scan() */
@@ -189,6 +199,8 @@ void tcs_table_show_stat(struct seq_file *seq, struct tcs_net *tn);
 struct tcs_port *tcs_table_next(struct tcs_net *tn, u32 *key);
 void tcs_port_read(const struct tcs_port *port, unsigned long gen, u64 now,
 		   u64 *val);
+void tcs_other_read(struct tcs_net *tn, enum tcs_side side,
+		    unsigned long gen, u64 now, u64 *val);
 bool tcs_fold_read(struct tcs_net *tn, enum tcs_side side, unsigned long gen,
 		   u64 now, u64 *val);
 void tcs_hist_read(struct tcs_net *tn, struct tcs_hist *sum);

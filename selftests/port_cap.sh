@@ -22,8 +22,8 @@
 # every column's sum over a side's rows (the overflow row included) is the
 # workload's (each connection enters FIN_WAIT2 and TIME_WAIT on the end
 # that closes first, CLOSE_WAIT on the other), TIME-WAIT sockets as ss
-# sees them, and /proc/net/tcp_closestat_folded's overflow rows count the
-# refused ports.
+# sees them, and in /proc/net/tcp_closestat_folded the fold row holds the
+# clients' ports, the refused ones too, with their exact counts.
 #
 # It reloads the module and leaves it loaded with its defaults.
 
@@ -41,7 +41,7 @@ NOBODY=65534
 A_WORK="server 8080 40000 300"
 B_WORK="client 9090 41000 100"
 # the checks of check_ns(), per namespace
-NS_CHECKS=14
+NS_CHECKS=19
 
 # Run by lib.sh at exit.
 cleanup() {
@@ -228,17 +228,41 @@ for s in SIDES:
                      "no: %d, ss %d then %d" % (now, len(ss), len(ss2))),
           "%d yes" % n)
 
-# the folded view's overflow rows: ports = the side's refused ports,
-# port_lo port_hi 0 0, the columns of tcp_closestat's
+# The folded view.  The ports that fold: the clients' ports on the remote
+# side, first seen on the server's accepted sockets (a listener's child
+# folds its peer's port); the clients bind their ports by hand, so none
+# folds on the local side.  The fold row holds every port that folds,
+# refused by the caps or not, and its counts are the clients' exact ones;
+# the overflow row holds the refused ports that do not fold; the numbered
+# rows are tcp_closestat's that do not fold.
+def folds(s, p):
+    return s == "remote" and p in clients
+
+CUM = ("time_wait", "close_wait", "fin_wait2", "tw_overflow")
+def cum(ports, s):
+    return " ".join("%s %d" % (c, sum(truth(s, p).get(c, 0) for p in ports))
+                    for c in CUM)
+
 fhead, frows = table(prefix + ".folded")
 fcols = fhead[6:]
-got, want = [], []
 for s in SIDES:
-    fo = [r for r in frows if r[0] == s and r[1] == "other"]
-    got.append(" ".join(fo[0][2:6]) + " " + str(dict(zip(fcols, map(int, fo[0][6:]))))
-               if len(fo) == 1 else "%d rows" % len(fo))
-    want.append("0 %s 0 0 %s" % (refused[s], other.get(s)))
-check("folded: local, remote other rows", " | ".join(got), " | ".join(want))
+    fr = [r for r in frows if r[0] == s]
+    vals = lambda r: dict(zip(fcols, map(int, r[6:])))
+    num = [(int(r[1]), vals(r)) for r in fr if r[2] == "0" and r[1] != "other"]
+    want = [(p, v) for p, v in numbered[s] if not folds(s, p)]
+    check("%s: folded: numbered rows are tcp_closestat's that do not fold" % s,
+          "yes" if num == want else "ports %s, want %s" %
+          ([p for p, _ in num], [p for p, _ in want]), "yes")
+    every = clients | {port}
+    for what, rows, ports in (
+            ("fold row (port 0)", [r for r in fr if r[2] == "1"],
+             [p for p in every if folds(s, p)]),
+            ("overflow row", [r for r in fr if r[1] == "other"],
+             [p for p in every if not folds(s, p) and p not in dict(numbered[s])])):
+        got = ["ports %s %s" % (r[3], " ".join("%s %d" % (c, vals(r)[c]) for c in CUM))
+               for r in rows]
+        check("%s: folded: %s: ports, counts" % (s, what), " | ".join(got) or "none",
+              "ports %d %s" % (len(ports), cum(ports, s)) if ports else "none")
 EOF
 	while IFS=$'\t' read -r line got want; do
 		check_eq "$line" "$got" "$want"

@@ -917,7 +917,8 @@ TEST_F(netns, stat_file)
 	EXPECT_EQ(0, stat_value(TCS_STAT_PORTS));
 	mem0 = stat_value(TCS_STAT_MEMORY);
 	EXPECT_LT(0, mem0);
-	EXPECT_GT(1024, mem0) TH_LOG("an idle namespace costs %lld bytes", mem0);
+	/* struct tcs_net only: 736 bytes, more with lockdep; no directory */
+	EXPECT_GT(2048, mem0) TH_LOG("an idle namespace costs %lld bytes", mem0);
 
 	ASSERT_EQ(0, make_conns(V4, 10100, 1, self->cli, self->srv));
 	ASSERT_EQ(0, close_first(self->srv, self->cli, 1));

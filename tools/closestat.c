@@ -231,8 +231,8 @@ static void usage(FILE *f)
 "shown as that range, and the peers' ports of the connections our services\n"
 "accepted, shown as 1-65535; the ports column says how many ports a row\n"
 "covers.  The events of the ports the module's caps (max_ports,\n"
-"max_ports_global) refused are one row per side, port \"" TCS_PORT_OTHER_NAME "\", its ports\n"
-"column how many were refused; -p never matches it.\n"
+"max_ports_global) refused, but for those that fold, are one row per side,\n"
+"port \"" TCS_PORT_OTHER_NAME "\", its ports column how many; -p never matches it.\n"
 "\n"
 "Rows are sorted busiest first.  TCS_PROC_DIR=DIR reads the files from DIR\n"
 "instead of /proc/net, TCS_SYSCTL_DIR=DIR -x's sysctl files instead of\n"
@@ -920,7 +920,8 @@ static unsigned int key_ncells(const struct view *v)
 /*
  * The key_ncells() cells of row i of v (i < 0: the header): side, port
  * (a fold row's range, "other" for the overflow row), and with the fold
- * how many ports the row covers (the overflow row: how many were refused).
+ * how many ports the row covers (the overflow row: how many were refused
+ * and do not fold).
  */
 static void key_cells(struct cell *cells, const struct view *v, ssize_t i)
 {
