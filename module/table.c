@@ -9,9 +9,10 @@
  * publishes it with a release store: a block of ids (1 KiB), a page of
  * entries every TCS_PORTS_PER_PAGE ports, and, once per namespace, the
  * directory, the array of pages and the per-CPU histograms.  All are
- * GFP_ATOMIC: a failure is counted in tcs_net.alloc_failed, published in
- * /proc/net/tcp_closestat_stat, and the event counted in its side's
- * overflow row, so no total loses it.
+ * GFP_NOWAIT, which leaves the reserves of atomic context to the network
+ * stack the module counts: a failure is counted in tcs_net.alloc_failed,
+ * published in /proc/net/tcp_closestat_stat, and the event counted in its
+ * side's overflow row, so no total loses it.
  *
  * Two caps bound the entries: max_ports per namespace and
  * max_ports_global over all of them.  A port first seen beyond a cap is
@@ -172,9 +173,9 @@ static struct tcs_dir *tcs_setup(struct tcs_net *tn)
 	struct tcs_port **pages;
 	struct tcs_dir *dir;
 
-	hist = alloc_percpu_gfp(struct tcs_hist, GFP_ATOMIC | __GFP_NOWARN);
-	pages = kcalloc(nr_pages, sizeof(*pages), GFP_ATOMIC | __GFP_NOWARN);
-	dir = kzalloc(sizeof(*dir), GFP_ATOMIC | __GFP_NOWARN);
+	hist = alloc_percpu_gfp(struct tcs_hist, GFP_NOWAIT | __GFP_NOWARN);
+	pages = kcalloc(nr_pages, sizeof(*pages), GFP_NOWAIT | __GFP_NOWARN);
+	dir = kzalloc(sizeof(*dir), GFP_NOWAIT | __GFP_NOWARN);
 	if (!hist || !pages || !dir) {
 		free_percpu(hist);
 		kfree(pages);
@@ -272,7 +273,7 @@ static struct tcs_port *tcs_first_sight_locked(struct tcs_net *tn,
 	bslot = &dir->block[side][num >> TCS_BLOCK_BITS];
 	block = *bslot;
 	if (!block) {
-		block = kzalloc(sizeof(*block), GFP_ATOMIC | __GFP_NOWARN);
+		block = kzalloc(sizeof(*block), GFP_NOWAIT | __GFP_NOWARN);
 		if (!block)
 			goto failed;
 		atomic_long_add(ksize(block), &tn->memory);
@@ -290,7 +291,7 @@ static struct tcs_port *tcs_first_sight_locked(struct tcs_net *tn,
 		return tcs_refuse(tn, side, idp, skc);
 	page = tn->pages[n / TCS_PORTS_PER_PAGE];
 	if (!page) {
-		page = (struct tcs_port *)get_zeroed_page(GFP_ATOMIC |
+		page = (struct tcs_port *)get_zeroed_page(GFP_NOWAIT |
 							  __GFP_NOWARN);
 		if (!page) {
 			atomic_long_dec(&tcs_ports_global);

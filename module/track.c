@@ -217,7 +217,7 @@ static struct tcs_track *tcs_alloc(void)
 		t = st->t[--st->n];
 	local_irq_restore(flags);
 	if (!t)
-		t = kmem_cache_alloc(tcs_track_cache, GFP_ATOMIC | __GFP_NOWARN);
+		t = kmem_cache_alloc(tcs_track_cache, GFP_NOWAIT | __GFP_NOWARN);
 	return t;
 }
 

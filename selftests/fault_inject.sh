@@ -9,7 +9,7 @@
 #                     fail_page_alloc fail PROBABILITY % of the
 #                     non-sleeping allocations made from the module's code
 #
-# The probes make a port's entry on its first event, with GFP_ATOMIC; a
+# The probes make a port's entry on its first event, with GFP_NOWAIT; a
 # failure is counted in alloc_failed of /proc/net/tcp_closestat_stat, and
 # that event, and those after it until an allocation succeeds, in the
 # side's overflow row ("other").  So a side's columns, summed over its
