@@ -187,7 +187,8 @@ static struct tcs_dir *tcs_setup(struct tcs_net *tn)
 	tn->other_fold[TCS_SIDE_LOCAL].fold = &hist->fold[TCS_SIDE_LOCAL];
 	tn->other_fold[TCS_SIDE_REMOTE].fold = &hist->fold[TCS_SIDE_REMOTE];
 	atomic_long_add(sizeof(struct tcs_hist) * num_possible_cpus() +
-			ksize(pages) + ksize(dir), &tn->memory);
+			kmalloc_size_roundup(nr_pages * sizeof(*pages)) +
+			kmalloc_size_roundup(sizeof(*dir)), &tn->memory);
 	/* the zeroed histograms, then the rest: tcs_hist(), tcs_dir() */
 	smp_store_release(&tn->hist, hist);
 	/* and the pages' array and max_ids before the directory */
@@ -276,7 +277,8 @@ static struct tcs_port *tcs_first_sight_locked(struct tcs_net *tn,
 		block = kzalloc(sizeof(*block), GFP_NOWAIT | __GFP_NOWARN);
 		if (!block)
 			goto failed;
-		atomic_long_add(ksize(block), &tn->memory);
+		atomic_long_add(kmalloc_size_roundup(sizeof(*block)),
+				&tn->memory);
 		/* the zeroed block before its pointer: tcs_block() */
 		smp_store_release(bslot, block);
 	}
