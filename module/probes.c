@@ -292,7 +292,7 @@ static void tcs_hashdance(struct inet_timewait_sock *tw, struct sock *sk)
 	if (tn)
 		tcs_inc(&ports, TCS_S_ENTER + TCS_STATE_TIME_WAIT);
 	else
-		tcs_tw_enter(tw, sk, !!tn);
+		tcs_tw_enter(tw, sk, false);
 }
 
 /* inet_twsk_hashdance{,_schedule}(struct inet_timewait_sock *tw,
