@@ -376,8 +376,14 @@ struct tcs_net *tcs_lookup(const struct sock_common *skc,
 	dir = tcs_dir(tn);
 	ports->p[TCS_SIDE_LOCAL] = tcs_get(tn, dir, TCS_SIDE_LOCAL,
 					   skc->skc_num, skc);
-	if (unlikely(!dir))
+	if (unlikely(!dir)) {
 		dir = tcs_dir(tn);
+		/* the setup just failed: not a second try for this event */
+		if (!dir) {
+			ports->p[TCS_SIDE_REMOTE] = &tn->other[TCS_SIDE_REMOTE];
+			return tn;
+		}
+	}
 	ports->p[TCS_SIDE_REMOTE] = tcs_get(tn, dir, TCS_SIDE_REMOTE,
 					    ntohs(skc->skc_dport), skc);
 	return tn;
