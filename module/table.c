@@ -289,19 +289,24 @@ static struct tcs_port *tcs_first_sight_locked(struct tcs_net *tn,
 		return tcs_port_of(tn, *idp);
 
 	n = tn->nr_ids;
-	if (n >= tn->max_ids || !tcs_take_global())
+	if (n >= tn->max_ids)
 		return tcs_refuse(tn, side, idp, skc);
+	/*
+	 * The page before the global entry: a failed allocation then holds
+	 * no entry that another namespace's first sight could find missing.
+	 * A page kept after a refusal serves the namespace's next entry.
+	 */
 	page = tn->pages[n / TCS_PORTS_PER_PAGE];
 	if (!page) {
 		page = (struct tcs_port *)get_zeroed_page(GFP_NOWAIT |
 							  __GFP_NOWARN);
-		if (!page) {
-			atomic_long_dec(&tcs_ports_global);
+		if (!page)
 			goto failed;
-		}
 		atomic_long_add(PAGE_SIZE, &tn->memory);
 		tn->pages[n / TCS_PORTS_PER_PAGE] = page;
 	}
+	if (!tcs_take_global())
+		return tcs_refuse(tn, side, idp, skc);
 	port = &page[n % TCS_PORTS_PER_PAGE];
 	if (tcs_folds(skc, side)) {
 		port->fold = &tn->hist->fold[side];
