@@ -29,7 +29,16 @@
 # reported a problem on the console without panicking (a lockdep, RCU,
 # might_sleep, UBSAN, KASAN, debug objects or kmemleak report: the
 # patterns of selftests/kernel_reports.sh); the console's tail then goes
-# to stderr.  The last console log is kept in build/qemu/KVER/console.log.
+# to stderr, after the first report it holds.  The last console log is
+# kept in build/qemu/KVER/console.log.
+#
+# A guest that dies before the command starts (a panic while the kernel
+# boots, before init has written RUN/share/started) is booted again, up to
+# VM_BOOT_TRIES times in all (default 2): a boot is not what the command
+# tests, and under TCG the debug kernel has once panicked in CI while it
+# booted (Documentation/testing.rst).  Each such boot is said on stderr,
+# with its console's first report, and its console log kept as
+# build/qemu/KVER/console-boot-N.log.
 #
 # Environment: VM_SMP (2), VM_MEM (MiB, 2048), VM_TIMEOUT (s, 1200; 3600
 # for "debug"),
@@ -47,6 +56,7 @@ VM_SMP=${VM_SMP:-2}
 VM_MEM=${VM_MEM:-2048}
 VM_TIMEOUT=${VM_TIMEOUT:-}
 VM_ICOUNT=${VM_ICOUNT:-0}
+VM_BOOT_TRIES=${VM_BOOT_TRIES:-2}
 
 # What a kernel prints when something is wrong, panicking or not: the
 # patterns the guest's tests use too (TCS_REPORTS).
@@ -167,9 +177,14 @@ reports() {
 	grep -E -a -- "$REPORTS" "$1"
 }
 
+# The first report of a console log, with the lines around it.
+first_report() {
+	grep -E -a -m 1 -B 2 -A 16 -- "$REPORTS" "$1"
+}
+
 main() {
 	local kver kernel vm_dir initramfs smp icount=() rc status
-	local tree= release= bad
+	local tree= release= bad boot
 
 	[[ $# -ge 2 ]] || usage
 	kver=$1
@@ -206,7 +221,6 @@ main() {
 	trap 'exit 130' INT TERM
 	run_dir=$(mktemp -d "$vm_dir/run.XXXXXX")
 	mkdir "$run_dir/share"
-	: >"$run_dir/output"
 	echo "$REPO" >"$run_dir/share/repo"
 	write_cmd "$run_dir/share/cmd" "$@"
 
@@ -217,40 +231,54 @@ main() {
 		smp=1
 	fi
 
-	# thread=single: multi-threaded TCG corrupts code being patched by
-	# kprobes while another vCPU runs it (see KERNEL-NOTES.md).
-	# nowatchdog: an emulated CPU starved by a busy host is no lockup.
-	# log_buf_len: the tests check the kernel log since their start
-	# (selftests/kernel_reports.sh), which must not wrap around.
-	timeout -k 10 "$VM_TIMEOUT" \
-	qemu-system-x86_64 \
-		-accel tcg,thread=single -cpu max "${icount[@]}" \
-		-m "$VM_MEM" -smp "$smp" \
-		-nographic -nodefaults -no-reboot -monitor none \
-		-chardev "file,id=console,path=$run_dir/console.log" \
-		-serial chardev:console \
-		-chardev "file,id=output,path=$run_dir/output" \
-		-serial chardev:output \
-		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
-		-virtfs "local,path=$run_dir/share,mount_tag=vmrun,security_model=none" \
-		-virtfs "local,path=$REPO,mount_tag=repo,security_model=none,readonly=on,multidevs=remap" \
-		-kernel "$kernel" -initrd "$initramfs" \
-		-append "console=ttyS0 loglevel=5 log_buf_len=4M panic=-1 panic_on_warn=1 oops=panic nowatchdog" \
-		</dev/null >"$run_dir/qemu.log" 2>&1 &
-	qemu_pid=$!
+	for ((boot = 1; ; boot++)); do
+		rm -f "$run_dir/share/started" "$run_dir/share/status"
+		: >"$run_dir/output"
+		# thread=single: multi-threaded TCG corrupts code being patched by
+		# kprobes while another vCPU runs it (see KERNEL-NOTES.md).
+		# nowatchdog: an emulated CPU starved by a busy host is no lockup.
+		# log_buf_len: the tests check the kernel log since their start
+		# (selftests/kernel_reports.sh), which must not wrap around.
+		timeout -k 10 "$VM_TIMEOUT" \
+		qemu-system-x86_64 \
+			-accel tcg,thread=single -cpu max "${icount[@]}" \
+			-m "$VM_MEM" -smp "$smp" \
+			-nographic -nodefaults -no-reboot -monitor none \
+			-chardev "file,id=console,path=$run_dir/console.log" \
+			-serial chardev:console \
+			-chardev "file,id=output,path=$run_dir/output" \
+			-serial chardev:output \
+			-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+			-virtfs "local,path=$run_dir/share,mount_tag=vmrun,security_model=none" \
+			-virtfs "local,path=$REPO,mount_tag=repo,security_model=none,readonly=on,multidevs=remap" \
+			-kernel "$kernel" -initrd "$initramfs" \
+			-append "console=ttyS0 loglevel=5 log_buf_len=4M panic=-1 panic_on_warn=1 oops=panic nowatchdog" \
+			</dev/null >"$run_dir/qemu.log" 2>&1 &
+		qemu_pid=$!
 
-	# Stream CMD's output while the guest runs; tail exits after qemu does.
-	tail -s 0.2 -n +1 -f --pid="$qemu_pid" "$run_dir/output" &
-	tail_pid=$!
+		# Stream CMD's output while the guest runs; tail exits after qemu does.
+		tail -s 0.2 -n +1 -f --pid="$qemu_pid" "$run_dir/output" &
+		tail_pid=$!
 
-	rc=0
-	wait "$qemu_pid" || rc=$?
-	qemu_pid=
-	wait "$tail_pid" || true
-	tail_pid=
+		rc=0
+		wait "$qemu_pid" || rc=$?
+		qemu_pid=
+		wait "$tail_pid" || true
+		tail_pid=
 
-	cat "$run_dir/qemu.log" >>"$run_dir/console.log"
-	mv -f "$run_dir/console.log" "$vm_dir/console.log"
+		cat "$run_dir/qemu.log" >>"$run_dir/console.log"
+		mv -f "$run_dir/console.log" "$vm_dir/console.log"
+
+		# booted, or no tries left: this boot is the run
+		[[ ! -e $run_dir/share/started && $rc -ne 124 &&
+		   $boot -lt $VM_BOOT_TRIES ]] || break
+		cp -f "$vm_dir/console.log" "$vm_dir/console-boot-$boot.log"
+		echo "$SELF: $kver: the guest died before the command started (boot $boot of $VM_BOOT_TRIES, console in $vm_dir/console-boot-$boot.log); booting again" >&2
+		if bad=$(first_report "$vm_dir/console.log"); then
+			echo "$SELF: its first report:" >&2
+			head -n 20 <<<"$bad" >&2
+		fi
+	done
 
 	status=$(cat "$run_dir/share/status" 2>/dev/null || true)
 	if [[ $rc -eq 124 ]]; then
@@ -266,6 +294,10 @@ main() {
 		echo "$SELF: $kver: the guest reported no exit status" >&2
 	else
 		return "$status"
+	fi
+	if bad=$(first_report "$vm_dir/console.log"); then
+		echo "$SELF: the first report of $vm_dir/console.log:" >&2
+		echo "$bad" >&2
 	fi
 	echo "$SELF: last 60 lines of $vm_dir/console.log:" >&2
 	tail -n 60 "$vm_dir/console.log" >&2
