@@ -43,6 +43,9 @@ set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
 readonly REPO
+# TCS_REPORTS: what a kernel prints when something is wrong
+# shellcheck source=selftests/kernel_reports.sh
+. "$REPO/selftests/kernel_reports.sh"
 
 # count_ktap < KTAP: print "PASSED FAILED SKIPPED COMPLETE".
 count_ktap() {
@@ -95,14 +98,14 @@ count_ktap() {
 
 # show_failures LOG...: each failed result of the KTAP LOGs with the
 # diagnostic lines just before it, and the first lines of any kernel
-# report, so that the end of the output (all that a CI log may keep) says
-# what failed and why.
+# report (TCS_REPORTS), so that the end of the output (all that a CI log
+# may keep) says what failed and why.
 show_failures() {
 	local log
 
 	for log in "$@"; do
 		[[ -r $log ]] || continue
-		awk -v name="$log" '
+		REPORTS=$TCS_REPORTS awk -v name="$log" '
 		function flush() { n = 0 }
 		/(^|[ #])not ok [0-9]+/ && !/#[ \t]*[Ss][Kk][Ii][Pp]/ {
 			if (!shown++)
@@ -114,7 +117,7 @@ show_failures() {
 			next
 		}
 		/(^|[ #])ok [0-9]+/ { flush(); next }
-		/(BUG|WARNING|KASAN|Kernel panic|Oops|general protection)/ && reports < 3 {
+		$0 ~ ENVIRON["REPORTS"] && reports < 3 {
 			if (!shown++)
 				print "--- failed in " name ":"
 			print

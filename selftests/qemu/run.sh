@@ -276,7 +276,7 @@ main() {
 		echo "$SELF: $kver: the guest died before the command started (boot $boot of $VM_BOOT_TRIES, console in $vm_dir/console-boot-$boot.log); booting again" >&2
 		if bad=$(first_report "$vm_dir/console.log"); then
 			echo "$SELF: its first report:" >&2
-			head -n 20 <<<"$bad" >&2
+			echo "$bad" >&2
 		fi
 	done
 
